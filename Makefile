@@ -1,0 +1,171 @@
+# Pith.  `make` builds the kernel, the hosted library and the tools;
+# `make check` runs every test tier the machine supports; `make bench` the
+# figures.  Sources are found by wildcard: adding a file needs no edit here.
+#
+# The kernel (sys/) is compiled freestanding and linked into one
+# relocatable object, build/kernel.o, whose global names are then
+# namespaced (pithk_*) so that they cannot collide with an application's or
+# libc's.  Every platform links that same object.
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+
+CC ?= cc
+LD ?= ld
+OBJCOPY ?= objcopy
+NM ?= nm
+AR ?= ar
+
+# SAN=1 builds everything with AddressSanitizer and UBSan into build-san/.
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPITH_SAN=1
+else
+BUILD ?= build
+SANFLAGS :=
+endif
+
+OPT ?= -O2
+WARN := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+COMMON := -std=gnu11 $(OPT) -g -fPIC -fno-common $(WARN) $(SANFLAGS)
+
+# The kernel: freestanding, no host headers, no red zone and no SSE (so the
+# same objects can run under interrupts on bare metal), hidden by default.
+KCFLAGS := $(COMMON) -ffreestanding -nostdinc -fno-stack-protector \
+	-fvisibility=hidden -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
+	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-Isys -Iinclude -I$(BUILD)
+# Hosted platform, libraries, tools and tests: ordinary C against libc.
+HCFLAGS := $(COMMON) -D_GNU_SOURCE -pthread -Iinclude -I$(BUILD)/include
+HLDFLAGS := -pthread $(SANFLAGS)
+
+KSRCS := $(shell find sys -name '*.c' | sort)
+KOBJS := $(KSRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/sysent.o
+PSRCS := $(wildcard platform/hosted/*.c)
+POBJS := $(PSRCS:%.c=$(BUILD)/%.o)
+LSRCS := $(wildcard lib/pith/*.c)
+LOBJS := $(LSRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/wrappers.o
+
+GEN := sys/syscall/gensyscalls.awk sys/syscall/syscalls.master
+GENHDRS := $(BUILD)/gen/sysproto.h $(BUILD)/include/pith/pith_sys.h
+
+LIBA := $(BUILD)/libpith.a
+LIBSO := $(BUILD)/libpith.so.0
+KERNEL := $(BUILD)/kernel.o
+
+TSRCS_UNIT := $(wildcard tests/unit/*.c)
+TSRCS_SYS := $(wildcard tests/sys/*.c)
+TBINS := $(TSRCS_UNIT:tests/%.c=$(BUILD)/tests/%.t) $(TSRCS_SYS:tests/%.c=$(BUILD)/tests/%.t)
+TSUPPORT := $(wildcard tests/lib/*.c)
+TSUPOBJS := $(TSUPPORT:%.c=$(BUILD)/%.o)
+BSRCS := $(wildcard bench/*.c)
+BBINS := $(BSRCS:bench/%.c=$(BUILD)/bench/%)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+
+all: $(KERNEL) $(LIBA) $(LIBSO) $(BUILD)/pith.pc $(EXAMPLES) docs/syscalls.md
+
+# --- generated from the system-call table --------------------------------
+$(BUILD)/gen/sysproto.h: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=sysproto -f $(GEN) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/sysent.c: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=sysent -f $(GEN) > $@.tmp && mv $@.tmp $@
+$(BUILD)/include/pith/pith_sys.h: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=pithsys -f $(GEN) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/wrappers.c: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=wrappers -f $(GEN) > $@.tmp && mv $@.tmp $@
+docs/syscalls.md: $(GEN)
+	awk -F'\t' -v out=doc -f $(GEN) > $@.tmp && mv $@.tmp $@
+
+# --- the kernel -----------------------------------------------------------
+$(BUILD)/sys/%.o: sys/%.c $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KCFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/gen/sysent.o: $(BUILD)/gen/sysent.c $(GENHDRS)
+	$(CC) $(KCFLAGS) -Isys -MMD -MP -c $< -o $@
+
+# One relocatable object; every global that is not API (pith_*), a
+# hypercall (hyp_*) or already namespaced gets the pithk_ prefix.
+$(KERNEL): $(KOBJS) sys/kernel.ld
+	$(LD) -r -T sys/kernel.ld -o $(BUILD)/kernel-raw.o $(KOBJS)
+	$(NM) $(BUILD)/kernel-raw.o | awk 'NF >= 2 && $$NF !~ /^(pith_|pithk_|hyp_|_GLOBAL_OFFSET_TABLE_|__asan|__ubsan|__sanitizer)/ && $$(NF-1) ~ /^[TDBRUVWCG]$$/ { print $$NF " pithk_" $$NF }' | sort -u > $(BUILD)/kernel.syms
+	$(OBJCOPY) --redefine-syms=$(BUILD)/kernel.syms $(BUILD)/kernel-raw.o $@
+
+# --- hosted platform and libraries ----------------------------------------
+$(BUILD)/platform/%.o: platform/%.c include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/lib/%.o: lib/%.c $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/gen/wrappers.o: $(BUILD)/gen/wrappers.c $(GENHDRS)
+	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
+
+$(LIBA): $(KERNEL) $(POBJS) $(LOBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(LIBSO): $(KERNEL) $(POBJS) $(LOBJS) lib/pith/libpith.map
+	$(CC) -shared -Wl,-soname,libpith.so.0 -Wl,--version-script=lib/pith/libpith.map \
+	    -o $@ $(KERNEL) $(POBJS) $(LOBJS) $(HLDFLAGS)
+	ln -sf libpith.so.0 $(BUILD)/libpith.so
+
+$(BUILD)/pith.pc: lib/pith/pith.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|0.1.0|' $< > $@
+
+# --- examples, tests, benchmarks -----------------------------------------
+$(BUILD)/examples/%: examples/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) $< -o $@ $(LIBA) $(HLDFLAGS)
+
+$(BUILD)/tests/lib/%.o: tests/lib/%.c $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Itests -MMD -MP -c $< -o $@
+$(BUILD)/tests/%.t: tests/%.c $(LIBA) $(TSUPOBJS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Itests -MMD -MP $< -o $@ $(TSUPOBJS) $(LIBA) $(HLDFLAGS)
+
+$(BUILD)/bench/%: bench/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) $< -o $@ $(LIBA) $(HLDFLAGS)
+
+tests: $(TBINS)
+
+# make check: the normal build and the sanitizer build, every tier.
+check:
+	$(MAKE) all tests
+	$(MAKE) SAN=1 tests
+	BUILD=$(BUILD) prove --exec '' -r --timer tests/scripts build/tests build-san/tests
+
+bench: all $(BBINS)
+	BUILD=$(BUILD) bench/run.sh
+
+# --- install --------------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)/pith $(DESTDIR)$(MANDIR)/man3
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libpith.a
+	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libpith.so.0
+	ln -sf libpith.so.0 $(DESTDIR)$(LIBDIR)/libpith.so
+	install -m 644 include/pith/pith.h include/pith/hyp.h $(BUILD)/include/pith/pith_sys.h $(DESTDIR)$(INCLUDEDIR)/pith/
+	install -m 644 $(BUILD)/pith.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
+	install -m 644 docs/man/*.3 $(DESTDIR)$(MANDIR)/man3/
+
+uninstall:
+	rm -f $(DESTDIR)$(LIBDIR)/libpith.a $(DESTDIR)$(LIBDIR)/libpith.so.0 $(DESTDIR)$(LIBDIR)/libpith.so
+	rm -rf $(DESTDIR)$(INCLUDEDIR)/pith
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard docs/man/*.3)))
+
+clean:
+	rm -rf build build-san
+
+.PHONY: all tests check bench install uninstall clean
+.SECONDARY:
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

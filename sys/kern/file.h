@@ -1,0 +1,110 @@
+/*
+ * Open files and descriptor tables.
+ *
+ * A struct file is one open instance of something -- a vnode, a pipe end,
+ * an epoll set, a device -- reached through its ops vector, so the
+ * descriptor layer knows nothing about what lies beneath.  Descriptor
+ * tables map small integers to referenced files.
+ *
+ * Locking: [I] immutable after the file is published; [a] atomic;
+ * [f] f_lock.
+ */
+#ifndef PITH_KERN_FILE_H
+#define PITH_KERN_FILE_H
+
+#include "kern/kern.h"
+#include "kern/proc.h"
+
+enum uio_rw { UIO_READ, UIO_WRITE };
+enum uio_seg { UIO_USERSPACE, UIO_SYSSPACE };
+
+/* A scatter-gather transfer in progress.  uiomove advances it. */
+struct uio {
+	struct iovec *uio_iov;
+	int uio_iovcnt;
+	off_t uio_offset;
+	size_t uio_resid;
+	enum uio_rw uio_rw;
+	enum uio_seg uio_segflg;
+};
+
+/*
+ * Move up to n bytes between the kernel buffer buf and the uio, in the
+ * uio's direction; advances the uio.  Returns 0 or EFAULT.
+ */
+int uiomove(void *buf, size_t n, struct uio *uio);
+/* Build a one-segment kernel-space uio. */
+void uio_setup_sys(struct uio *uio, struct iovec *iov, void *buf, size_t len,
+    off_t off, enum uio_rw rw);
+
+struct file;
+struct stat;
+struct pollwait;
+
+/* fo_read/fo_write flags */
+#define FOF_UPDATE_OFFSET 0x1   /* use and advance f_offset (read, write) */
+
+/*
+ * The ops vector.  Each op is called with no lock held and a reference on
+ * the file; ops return 0 or an errno.  Absent ops (NULL) mean the
+ * operation is not supported on this kind of file and the syscall layer
+ * returns the errno Linux would (EINVAL, ESPIPE, ENOTTY...).
+ */
+struct fileops {
+	int (*fo_read)(struct file *fp, struct uio *uio, int flags);
+	int (*fo_write)(struct file *fp, struct uio *uio, int flags);
+	int (*fo_ioctl)(struct file *fp, unsigned long cmd, void *data);
+	/* Current readiness for events (POLL* bits, plus POLLERR/POLLHUP
+	 * always); if pw is non-NULL also register pw with every wait queue
+	 * that will be woken when readiness changes (see kern/poll.h). */
+	int (*fo_poll)(struct file *fp, int events, struct pollwait *pw);
+	int (*fo_stat)(struct file *fp, struct stat *st);
+	/* lseek; NULL means ESPIPE.  Computes and stores f_offset. */
+	int (*fo_seek)(struct file *fp, off_t off, int whence, off_t *newoff);
+	/* Last reference gone: free f_data.  Cannot fail usefully. */
+	void (*fo_close)(struct file *fp);
+	/* fstatfs, fsync, ftruncate, fchmod...: files backed by a vnode
+	 * return it (referenced) here; NULL means not a vnode. */
+	int (*fo_vnode)(struct file *fp, void **vpp);
+};
+
+struct file {
+	const struct fileops *f_ops;    /* [I] */
+	void *f_data;                   /* [I] owned by the ops */
+	unsigned f_refcnt;              /* [a] descriptors + calls in flight */
+	unsigned f_flag;                /* [f] O_ACCMODE bits, O_APPEND, O_NONBLOCK... */
+	off_t f_offset;                 /* [f] */
+	struct cred *f_cred;            /* [I] opener's, referenced */
+	kmutex_t f_lock;
+	void *f_epoll;                  /* [f] epoll registrations on this file */
+};
+
+/* Allocate a file with one reference and the caller's credentials. */
+int file_alloc(const struct fileops *ops, void *data, unsigned flag,
+    struct file **ret);
+void file_hold(struct file *fp);
+void file_rele(struct file *fp);
+
+/* Descriptor tables. */
+#define FD_LIMIT_DEFAULT 1024   /* RLIMIT_NOFILE soft limit, as Linux */
+
+struct filedesc;
+int fd_table_alloc(struct filedesc **ret);
+int fd_table_copy(struct filedesc *from, struct filedesc **ret);
+/* Close every descriptor and free the table. */
+void fd_table_free(struct filedesc *fdp);
+/* Descriptor limit of the table (EMFILE beyond it). */
+int fd_limit(struct filedesc *fdp);
+
+/* Look up fd in the caller's table: a referenced file, or EBADF. */
+int fd_get(int fd, struct file **ret);
+/* Install fp at the lowest free slot >= minfd; takes a new reference. */
+int fd_install(struct file *fp, int minfd, bool cloexec, int *fdret);
+/* Install fp at exactly fd, closing what was there (dup2). */
+int fd_install_at(struct file *fp, int fd, bool cloexec);
+int fd_close(int fd);
+int fd_getflags(int fd, int *flags);           /* FD_CLOEXEC */
+int fd_setflags(int fd, int flags);
+/* Call fn on each open file of a table (for proc teardown, epoll...). */
+
+#endif

@@ -1,0 +1,264 @@
+/*
+ * The kernel core's interface to the rest of the kernel: strings, console
+ * output, panics and assertions, memory, locks and sleeping, virtual CPUs,
+ * kernel threads, timers, randomness, time, and component registration.
+ *
+ * Every other subsystem includes this; it includes only the basic types,
+ * the Linux ABI and the hypercall door.
+ */
+#ifndef PITH_KERN_KERN_H
+#define PITH_KERN_KERN_H
+
+#include "kern/types.h"
+#include "kern/abi.h"
+#include "kern/queue.h"
+#include <pith/hyp.h>
+
+/* --- strings (kern/subr_string.c) -------------------------------------- */
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+size_t strnlen(const char *s, size_t max);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+size_t strlcpy(char *dst, const char *src, size_t size);
+
+/* --- console, panic, assertions (kern/subr_prf.c) ------------------------ */
+
+/* printf to the console.  Formats: %d %i %u %x %X %o %p %s %c %%, with
+ * l/ll/z/j length, width, '-' and '0' flags, and precision for %s. */
+int kprintf(const char *fmt, ...) __printflike(1, 2);
+int vkprintf(const char *fmt, va_list ap);
+int snprintf(char *buf, size_t size, const char *fmt, ...) __printflike(3, 4);
+int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
+
+/* An impossible state: print, then hand over to the platform. */
+void panic(const char *fmt, ...) __printflike(1, 2) __noreturn;
+
+#define KASSERT(e) \
+	do { \
+		if (__predict_false(!(e))) \
+			panic("assertion \"%s\" failed: %s:%d", #e, __FILE__, __LINE__); \
+	} while (0)
+#define CTASSERT(e) _Static_assert(e, #e)
+
+/* --- memory (kern/kmem.c) ----------------------------------------------- */
+
+/*
+ * Kernel memory in size classes, from hypercall memory, within the limit
+ * set at boot.  kmem_alloc returns NULL when the limit or the host is
+ * exhausted; callers turn that into ENOMEM.  kmem_free must be given the
+ * size that was allocated.  Blocks are 16-byte aligned.  Never blocks for
+ * long; callable with any lock held.
+ */
+void *kmem_alloc(size_t size);
+void *kmem_zalloc(size_t size);
+void kmem_free(void *p, size_t size);
+/* A copy of a NUL-terminated string; free with kmem_strfree. */
+char *kmem_strdup(const char *s);
+void kmem_strfree(char *s);
+/* Bytes the kernel holds from the host now. */
+size_t kmem_inuse(void);
+
+/* --- locks and sleeping (kern/kern_lock.c) ------------------------------ */
+
+/*
+ * Kernel mutexes, reader-writer locks and condition variables over the
+ * hypercall primitives.  A thread that has to wait for one releases its
+ * virtual CPU first, so a blocked thread never holds a CPU others need.
+ * None of them allocates; init cannot fail.
+ */
+typedef struct kmutex {
+	struct hyp_mutex mtx_hyp;
+	struct lwp *mtx_owner;          /* for mutex_owned() assertions */
+} kmutex_t;
+
+typedef struct krwlock {
+	struct hyp_rwlock rw_hyp;
+	struct lwp *rw_writer;          /* for rw_write_held() */
+} krwlock_t;
+
+typedef struct kcondvar {
+	struct hyp_cond cv_hyp;
+} kcondvar_t;
+
+void mutex_init(kmutex_t *m);
+void mutex_destroy(kmutex_t *m);
+void mutex_enter(kmutex_t *m);
+bool mutex_tryenter(kmutex_t *m);
+void mutex_exit(kmutex_t *m);
+bool mutex_owned(const kmutex_t *m);
+
+#define RW_READER 0
+#define RW_WRITER 1
+void rw_init(krwlock_t *rw);
+void rw_destroy(krwlock_t *rw);
+void rw_enter(krwlock_t *rw, int op);
+void rw_exit(krwlock_t *rw);
+bool rw_write_held(const krwlock_t *rw);
+
+void cv_init(kcondvar_t *cv);
+void cv_destroy(kcondvar_t *cv);
+/* Wait with m held; m is held again on return. */
+void cv_wait(kcondvar_t *cv, kmutex_t *m);
+/* As cv_wait until the monotonic clock reaches deadline_ns (<0: forever).
+ * Returns 0 if woken, ETIMEDOUT at the deadline. */
+int cv_timedwait(kcondvar_t *cv, kmutex_t *m, int64_t deadline_ns);
+void cv_signal(kcondvar_t *cv);
+void cv_broadcast(kcondvar_t *cv);
+
+/* Atomics, for reference counts and statistics. */
+#define atomic_inc_uint(p) ((void)__atomic_add_fetch((p), 1, __ATOMIC_RELAXED))
+#define atomic_dec_uint_nv(p) (__atomic_sub_fetch((p), 1, __ATOMIC_ACQ_REL))
+#define atomic_add_long(p, v) ((void)__atomic_add_fetch((p), (v), __ATOMIC_RELAXED))
+#define atomic_load(p) __atomic_load_n((p), __ATOMIC_ACQUIRE)
+#define atomic_store(p, v) __atomic_store_n((p), (v), __ATOMIC_RELEASE)
+#define atomic_cas(p, o, n) \
+	__atomic_compare_exchange_n((p), (o), (n), 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
+
+/* --- virtual CPUs and threads (kern/kern_cpu.c, kern/kern_lwp.c) -------- */
+
+/*
+ * A virtual CPU: the right to run kernel code.  A host thread takes one
+ * when it enters the kernel and gives it back when it leaves or blocks.
+ * Per-CPU caches (the allocator's) hang off it.
+ */
+struct cpu_info;
+
+/*
+ * A kernel thread context, bound to one host thread (hyp_curlwp()).  Host
+ * threads get one on their first system call; kernel threads at creation.
+ */
+struct lwp {
+	struct proc *l_proc;            /* [l] the process it runs as */
+	struct cpu_info *l_cpu;         /* [l] held CPU, or NULL */
+	struct cpu_info *l_lastcpu;     /* [l] CPU to try first next time */
+	int l_syscall;                  /* [l] system call in progress, or -1 */
+	int l_flags;                    /* [l] LW_* */
+	LIST_ENTRY(lwp) l_list;         /* [lwp_lock] all lwps */
+};
+#define LW_KTHREAD 0x1
+/* [l]: touched only by the lwp's own host thread. */
+
+static inline struct lwp *
+curlwp(void)
+{
+	return hyp_curlwp();
+}
+
+/* The calling thread's lwp, attaching a new one (as pid 1) on first use.
+ * Returns NULL only when memory is exhausted. */
+struct lwp *lwp_current(void);
+
+/* Take and release a CPU around kernel work. */
+void cpu_enter(struct lwp *l);
+void cpu_leave(struct lwp *l);
+/* Release the CPU around a blocking hypercall. */
+void cpu_block(struct lwp *l);
+void cpu_unblock(struct lwp *l);
+unsigned cpu_count(void);
+unsigned cpu_index(const struct cpu_info *ci);
+
+/*
+ * Kernel threads: host threads that run kernel code with an lwp of
+ * process 0's.  kthread_join waits for fn to return and frees the thread.
+ */
+struct kthread;
+int kthread_create(void (*fn)(void *), void *arg, const char *name,
+    struct kthread **ret);
+void kthread_join(struct kthread *t);
+
+/* --- time (kern/kern_time.c) -------------------------------------------- */
+
+int64_t time_mono_ns(void);
+int64_t time_real_ns(void);
+void time_ns_to_ts(int64_t ns, struct timespec *ts);
+int64_t time_ts_to_ns(const struct timespec *ts);
+/* Current real time as a timespec: for file timestamps. */
+void time_now(struct timespec *ts);
+
+/* --- timers (kern/kern_timeout.c) --------------------------------------- */
+
+/*
+ * Callouts: fn(arg) runs on the timer thread once the monotonic clock
+ * reaches the deadline.  callout_stop cancels a pending callout and
+ * returns true if it had been pending; callout_halt also waits for a
+ * running one to finish (do not call it from the callout itself).
+ */
+struct callout {
+	void (*c_fn)(void *);           /* [I] */
+	void *c_arg;                    /* [I] */
+	int64_t c_deadline;             /* [callout_lock] */
+	int c_flags;                    /* [callout_lock] */
+	TAILQ_ENTRY(callout) c_link;    /* [callout_lock] */
+};
+void callout_init(struct callout *c, void (*fn)(void *), void *arg);
+void callout_schedule_ns(struct callout *c, int64_t deadline_ns);
+bool callout_stop(struct callout *c);
+void callout_halt(struct callout *c);
+/* Run every callout due at now_ns; the timer thread's body, and the unit
+ * tests' handle on the clock.  Returns the next deadline or -1. */
+int64_t callout_run_due(int64_t now_ns);
+
+/* --- randomness (kern/kern_rnd.c) ---------------------------------------- */
+
+/* Cryptographically strong bytes from the kernel's generator, seeded from
+ * hyp_getrandom at boot and reseeded periodically.  Never blocks. */
+void cprng_bytes(void *buf, size_t len);
+uint32_t cprng_u32(void);
+
+/* --- user memory (kern/kern_copy.c) -------------------------------------- */
+
+/*
+ * Copy to and from the caller's memory.  On every platform so far the
+ * caller shares the kernel's address space, but system calls still go
+ * through these so that a bad pointer is EFAULT and a future platform can
+ * check ranges.  copyinstr fails with ENAMETOOLONG if no NUL is found in
+ * len bytes.
+ */
+int copyin(const void *uaddr, void *kaddr, size_t len);
+int copyout(const void *kaddr, void *uaddr, size_t len);
+int copyinstr(const char *uaddr, char *kaddr, size_t len, size_t *done);
+
+/* --- components and boot (kern/init_main.c) ------------------------------ */
+
+/*
+ * A component is a driver or subsystem chosen at link time.  Each defines
+ * one with COMPONENT(); boot runs the init functions level by level
+ * (lower first) and shutdown the fini functions in reverse.  Components
+ * live in the "pith_components" section, so linking a component's objects
+ * is all it takes to have it.
+ */
+enum component_level {
+	COMP_KERN = 10,         /* core services */
+	COMP_VFS = 20,          /* VFS, devices registry */
+	COMP_FS = 30,           /* file systems register */
+	COMP_DEV = 40,          /* devices */
+	COMP_ROOT = 50,         /* mount root, populate /dev */
+	COMP_LAST = 90,
+};
+struct component {
+	const char *c_name;
+	int c_level;
+	int (*c_init)(void);    /* returns errno; boot fails on error */
+	void (*c_fini)(void);   /* may be NULL */
+};
+#define COMPONENT(name, level, init, fini) \
+	static const struct component __component_##name \
+	    __attribute__((used, section("pith_components"), aligned(8))) = \
+	    { #name, level, init, fini }
+
+/* Settings from pith_config, read-only after boot. */
+struct kern_config {
+	unsigned ncpus;
+	size_t mem_limit;
+	char hostname[65];
+	unsigned flags;
+};
+extern struct kern_config kern_cfg;
+
+#endif
