@@ -59,6 +59,7 @@ KERNEL := $(BUILD)/kernel.o
 TSRCS_UNIT := $(wildcard tests/unit/*.c)
 TSRCS_SYS := $(wildcard tests/sys/*.c)
 TBINS := $(TSRCS_UNIT:tests/%.c=$(BUILD)/tests/%.t) $(TSRCS_SYS:tests/%.c=$(BUILD)/tests/%.t)
+RENAME_SYMS = $(NM) $(1) | awk 'NF >= 2 && $$NF !~ /^(pith_|pithk_|hyp_|_GLOBAL_OFFSET_TABLE_|__asan|__ubsan|__sanitizer)/ && $$(NF-1) ~ /^[TDBRUVWCG]$$/ { print $$NF " pithk_" $$NF }' | sort -u
 TSUPPORT := $(wildcard tests/lib/*.c)
 TSUPOBJS := $(TSUPPORT:%.c=$(BUILD)/%.o)
 BSRCS := $(wildcard bench/*.c)
@@ -94,7 +95,7 @@ $(BUILD)/gen/sysent.o: $(BUILD)/gen/sysent.c $(GENHDRS)
 # hypercall (hyp_*) or already namespaced gets the pithk_ prefix.
 $(KERNEL): $(KOBJS) sys/kernel.ld
 	$(LD) -r -T sys/kernel.ld -o $(BUILD)/kernel-raw.o $(KOBJS)
-	$(NM) $(BUILD)/kernel-raw.o | awk 'NF >= 2 && $$NF !~ /^(pith_|pithk_|hyp_|_GLOBAL_OFFSET_TABLE_|__asan|__ubsan|__sanitizer)/ && $$(NF-1) ~ /^[TDBRUVWCG]$$/ { print $$NF " pithk_" $$NF }' | sort -u > $(BUILD)/kernel.syms
+	$(call RENAME_SYMS,$(BUILD)/kernel-raw.o) > $(BUILD)/kernel.syms
 	$(OBJCOPY) --redefine-syms=$(BUILD)/kernel.syms $(BUILD)/kernel-raw.o $@
 
 # --- hosted platform and libraries ----------------------------------------
@@ -127,13 +128,29 @@ $(BUILD)/examples/%: examples/%.c $(LIBA)
 $(BUILD)/tests/lib/%.o: tests/lib/%.c $(GENHDRS)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -Itests -MMD -MP -c $< -o $@
-$(BUILD)/tests/%.t: tests/%.c $(LIBA) $(TSUPOBJS)
+# A unit test is kernel code: compiled like the kernel, linked into its own
+# copy of the kernel object, driven by a small host main.
+$(BUILD)/tests/unit/%.ko: tests/unit/%.c $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(KCFLAGS) -Itests -MMD -MP -c $< -o $@
+$(BUILD)/tests/unit/%.t: $(BUILD)/tests/unit/%.ko $(KOBJS) $(POBJS) $(LOBJS) tests/unitmain/main.c
+	$(LD) -r -T sys/kernel.ld -o $@.raw.o $(KOBJS) $<
+	$(call RENAME_SYMS,$@.raw.o) > $@.syms
+	$(OBJCOPY) --redefine-syms=$@.syms $@.raw.o $@.o
+	$(CC) $(HCFLAGS) tests/unitmain/main.c $@.o $(POBJS) $(LOBJS) -o $@ $(HLDFLAGS)
+	rm -f $@.raw.o $@.syms
+
+$(BUILD)/tests/sys/%.t: tests/sys/%.c $(LIBA) $(TSUPOBJS)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -Itests -MMD -MP $< -o $@ $(TSUPOBJS) $(LIBA) $(HLDFLAGS)
 
 $(BUILD)/bench/%: bench/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) $< -o $@ $(LIBA) $(HLDFLAGS)
+
+# The main job: build, then boot a kernel in a program and show what it did.
+run: all
+	$(BUILD)/examples/hello
 
 tests: $(TBINS)
 
@@ -165,7 +182,7 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all tests check bench install uninstall clean
+.PHONY: all run tests check bench install uninstall clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -171,7 +171,7 @@ struct stat {
 	struct timespec st_atim;
 	struct timespec st_mtim;
 	struct timespec st_ctim;
-	long __unused[3];
+	long __st_reserved[3];
 };
 
 struct statx_timestamp {

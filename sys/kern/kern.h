@@ -259,6 +259,9 @@ struct kern_config {
 	char hostname[65];
 	unsigned flags;
 };
+/* kern_config.flags: the same bits as PITH_F_* in <pith/pith.h>. */
+#define PITH_KF_TRACE 0x1u
+
 extern struct kern_config kern_cfg;
 
 #endif

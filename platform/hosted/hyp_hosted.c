@@ -1,0 +1,365 @@
+/*
+ * The hypercall interface on Linux, for a kernel linked into an ordinary
+ * program: memory from malloc, threads and locks from pthreads, clocks from
+ * clock_gettime, entropy from getrandom(2), the console on stderr.
+ *
+ * Host errors are translated here, at the boundary: the kernel sees only
+ * Linux errno values, which on this host are the host's own.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+#include <execinfo.h>
+
+#include <pith/hyp.h>
+
+_Static_assert(sizeof(pthread_mutex_t) <= sizeof(struct hyp_mutex), "mutex fits");
+_Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct hyp_rwlock), "rwlock fits");
+_Static_assert(sizeof(pthread_cond_t) <= sizeof(struct hyp_cond), "cond fits");
+
+static const struct hyp_upcalls *hyp_up;
+static pthread_key_t hyp_lwpkey;
+static int hyp_running;
+
+/*
+ * The lwp of the calling thread.  Initial-exec TLS keeps the hot path to a
+ * single %fs-relative load even inside the shared library; the pthread key
+ * exists only so that a thread's exit tells the kernel to free its lwp.
+ */
+static __thread void *hyp_curlwp_tls __attribute__((tls_model("initial-exec")));
+
+static void
+hyp_thread_gone(void *lwp)
+{
+	hyp_curlwp_tls = NULL;
+	if (hyp_up != NULL && hyp_up->hu_lwp_exit != NULL && lwp != NULL)
+		hyp_up->hu_lwp_exit(lwp);
+}
+
+int
+hyp_init(int version, const struct hyp_upcalls *up)
+{
+	if (version != HYP_VERSION)
+		return EINVAL;
+	if (hyp_running)
+		return EBUSY;
+	if (pthread_key_create(&hyp_lwpkey, hyp_thread_gone) != 0)
+		return ENOMEM;
+	hyp_up = up;
+	hyp_running = 1;
+	return 0;
+}
+
+void
+hyp_fini(void)
+{
+	if (!hyp_running)
+		return;
+	/* Threads that still carry a (now freed) lwp must not call back. */
+	pthread_key_delete(hyp_lwpkey);
+	hyp_curlwp_tls = NULL;
+	hyp_up = NULL;
+	hyp_running = 0;
+}
+
+int
+hyp_malloc(hyp_size_t size, hyp_size_t align, void **ret)
+{
+	void *p;
+
+	if (align <= 16) {
+		p = malloc(size ? size : 1);
+		if (p == NULL)
+			return ENOMEM;
+	} else if (posix_memalign(&p, align, size ? size : 1) != 0) {
+		return ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+void
+hyp_free(void *p, hyp_size_t size)
+{
+	(void)size;
+	free(p);
+}
+
+void
+hyp_console_write(const char *buf, hyp_size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(STDERR_FILENO, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+void
+hyp_panic(void)
+{
+	void *frames[64];
+	int n = backtrace(frames, 64);
+
+	hyp_console_write("pith: backtrace:\n", 17);
+	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	abort();
+}
+
+int
+hyp_getrandom(void *buf, hyp_size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = getrandom(p, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static clockid_t
+hyp_clockid(int clock)
+{
+	return clock == HYP_CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
+}
+
+hyp_i64
+hyp_clock_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_gettime(hyp_clockid(clock), &ts);
+	return (hyp_i64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+hyp_i64
+hyp_clock_res_ns(int clock)
+{
+	struct timespec ts;
+
+	clock_getres(hyp_clockid(clock), &ts);
+	return (hyp_i64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void
+hyp_ns_to_ts(hyp_i64 ns, struct timespec *ts)
+{
+	if (ns < 0)
+		ns = 0;
+	ts->tv_sec = ns / 1000000000LL;
+	ts->tv_nsec = ns % 1000000000LL;
+}
+
+int
+hyp_sleep_until(hyp_i64 deadline_ns)
+{
+	struct timespec ts;
+
+	hyp_ns_to_ts(deadline_ns, &ts);
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+		;
+	return 0;
+}
+
+struct hyp_thread {
+	pthread_t ht_pthread;
+	void (*ht_fn)(void *);
+	void *ht_arg;
+};
+
+static void *
+hyp_thread_start(void *arg)
+{
+	struct hyp_thread *t = arg;
+
+	t->ht_fn(t->ht_arg);
+	return NULL;
+}
+
+int
+hyp_thread_create(void (*fn)(void *), void *arg, const char *name,
+    struct hyp_thread **ret)
+{
+	struct hyp_thread *t;
+	sigset_t all, old;
+	int error;
+
+	t = malloc(sizeof(*t));
+	if (t == NULL)
+		return ENOMEM;
+	t->ht_fn = fn;
+	t->ht_arg = arg;
+	/* Kernel threads take no signals meant for the host program. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	error = pthread_create(&t->ht_pthread, NULL, hyp_thread_start, t);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (error != 0) {
+		free(t);
+		return error == EAGAIN ? EAGAIN : ENOMEM;
+	}
+	if (name != NULL) {
+		char buf[16];
+		snprintf(buf, sizeof(buf), "%s", name);
+		pthread_setname_np(t->ht_pthread, buf);
+	}
+	*ret = t;
+	return 0;
+}
+
+void
+hyp_thread_join(struct hyp_thread *t)
+{
+	pthread_join(t->ht_pthread, NULL);
+	free(t);
+}
+
+void *
+hyp_curlwp(void)
+{
+	return hyp_curlwp_tls;
+}
+
+void
+hyp_curlwp_set(void *lwp)
+{
+	hyp_curlwp_tls = lwp;
+	if (hyp_running)
+		pthread_setspecific(hyp_lwpkey, lwp);
+}
+
+void
+hyp_yield(void)
+{
+	sched_yield();
+}
+
+void
+hyp_mutex_init(struct hyp_mutex *m)
+{
+	pthread_mutex_init((pthread_mutex_t *)m->opaque, NULL);
+}
+
+void
+hyp_mutex_destroy(struct hyp_mutex *m)
+{
+	pthread_mutex_destroy((pthread_mutex_t *)m->opaque);
+}
+
+void
+hyp_mutex_enter(struct hyp_mutex *m)
+{
+	pthread_mutex_lock((pthread_mutex_t *)m->opaque);
+}
+
+int
+hyp_mutex_tryenter(struct hyp_mutex *m)
+{
+	return pthread_mutex_trylock((pthread_mutex_t *)m->opaque) == 0;
+}
+
+void
+hyp_mutex_exit(struct hyp_mutex *m)
+{
+	pthread_mutex_unlock((pthread_mutex_t *)m->opaque);
+}
+
+void
+hyp_rw_init(struct hyp_rwlock *rw)
+{
+	pthread_rwlock_init((pthread_rwlock_t *)rw->opaque, NULL);
+}
+
+void
+hyp_rw_destroy(struct hyp_rwlock *rw)
+{
+	pthread_rwlock_destroy((pthread_rwlock_t *)rw->opaque);
+}
+
+void
+hyp_rw_enter(struct hyp_rwlock *rw, int write)
+{
+	if (write)
+		pthread_rwlock_wrlock((pthread_rwlock_t *)rw->opaque);
+	else
+		pthread_rwlock_rdlock((pthread_rwlock_t *)rw->opaque);
+}
+
+int
+hyp_rw_tryenter(struct hyp_rwlock *rw, int write)
+{
+	if (write)
+		return pthread_rwlock_trywrlock((pthread_rwlock_t *)rw->opaque) == 0;
+	return pthread_rwlock_tryrdlock((pthread_rwlock_t *)rw->opaque) == 0;
+}
+
+void
+hyp_rw_exit(struct hyp_rwlock *rw)
+{
+	pthread_rwlock_unlock((pthread_rwlock_t *)rw->opaque);
+}
+
+void
+hyp_cond_init(struct hyp_cond *c)
+{
+	pthread_condattr_t attr;
+
+	/* Deadlines are on the monotonic clock, as hyp.h promises. */
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init((pthread_cond_t *)c->opaque, &attr);
+	pthread_condattr_destroy(&attr);
+}
+
+void
+hyp_cond_destroy(struct hyp_cond *c)
+{
+	pthread_cond_destroy((pthread_cond_t *)c->opaque);
+}
+
+void
+hyp_cond_wait(struct hyp_cond *c, struct hyp_mutex *m)
+{
+	pthread_cond_wait((pthread_cond_t *)c->opaque, (pthread_mutex_t *)m->opaque);
+}
+
+int
+hyp_cond_timedwait(struct hyp_cond *c, struct hyp_mutex *m, hyp_i64 deadline_ns)
+{
+	struct timespec ts;
+	int error;
+
+	hyp_ns_to_ts(deadline_ns, &ts);
+	error = pthread_cond_timedwait((pthread_cond_t *)c->opaque,
+	    (pthread_mutex_t *)m->opaque, &ts);
+	return error == ETIMEDOUT ? ETIMEDOUT : 0;
+}
+
+void
+hyp_cond_signal(struct hyp_cond *c)
+{
+	pthread_cond_signal((pthread_cond_t *)c->opaque);
+}
+
+void
+hyp_cond_broadcast(struct hyp_cond *c)
+{
+	pthread_cond_broadcast((pthread_cond_t *)c->opaque);
+}

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Install what Pith's build and tests need on Debian 12 (bookworm).
+# Uses sudo when not already root.  Safe to run again.
+set -e
+PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs"
+SUDO=
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+missing=
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $missing
+else
+	echo "deps: all present"
+fi
