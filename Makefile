@@ -46,6 +46,8 @@ KSRCS := $(shell find sys -name '*.c' | sort)
 KOBJS := $(KSRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/sysent.o
 PSRCS := $(wildcard platform/hosted/*.c)
 POBJS := $(PSRCS:%.c=$(BUILD)/%.o)
+# The deterministic test platform: hosted, with a clock the test moves.
+TPOBJS := $(filter-out %/hyp_time.o,$(POBJS)) $(BUILD)/platform/test/hyp_time.o
 LSRCS := $(wildcard lib/pith/*.c)
 LOBJS := $(LSRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/wrappers.o
 
@@ -99,7 +101,7 @@ $(KERNEL): $(KOBJS) sys/kernel.ld
 	$(OBJCOPY) --redefine-syms=$(BUILD)/kernel.syms $(BUILD)/kernel-raw.o $@
 
 # --- hosted platform and libraries ----------------------------------------
-$(BUILD)/platform/%.o: platform/%.c include/pith/hyp.h
+$(BUILD)/platform/%.o: platform/%.c include/pith/hyp.h platform/hosted/hosted.h
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
 $(BUILD)/lib/%.o: lib/%.c $(GENHDRS)
@@ -133,11 +135,11 @@ $(BUILD)/tests/lib/%.o: tests/lib/%.c $(GENHDRS)
 $(BUILD)/tests/unit/%.ko: tests/unit/%.c $(GENHDRS)
 	@mkdir -p $(@D)
 	$(CC) $(KCFLAGS) -Itests -MMD -MP -c $< -o $@
-$(BUILD)/tests/unit/%.t: $(BUILD)/tests/unit/%.ko $(KOBJS) $(POBJS) $(LOBJS) tests/unitmain/main.c
+$(BUILD)/tests/unit/%.t: $(BUILD)/tests/unit/%.ko $(KOBJS) $(TPOBJS) $(LOBJS) tests/unitmain/main.c
 	$(LD) -r -T sys/kernel.ld -o $@.raw.o $(KOBJS) $<
 	$(call RENAME_SYMS,$@.raw.o) > $@.syms
 	$(OBJCOPY) --redefine-syms=$@.syms $@.raw.o $@.o
-	$(CC) $(HCFLAGS) tests/unitmain/main.c $@.o $(POBJS) $(LOBJS) -o $@ $(HLDFLAGS)
+	$(CC) $(HCFLAGS) tests/unitmain/main.c $@.o $(TPOBJS) $(LOBJS) -o $@ $(HLDFLAGS)
 	rm -f $@.raw.o $@.syms
 
 $(BUILD)/tests/sys/%.t: tests/sys/%.c $(LIBA) $(TSUPOBJS)
@@ -158,6 +160,7 @@ tests: $(TBINS)
 check:
 	$(MAKE) all tests
 	$(MAKE) SAN=1 tests
+	if command -v clang >/dev/null; then $(MAKE) CC=clang BUILD=build-clang all; fi
 	BUILD=$(BUILD) prove --exec '' -r --timer tests/scripts build/tests build-san/tests
 
 bench: all $(BBINS)
@@ -180,7 +183,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard docs/man/*.3)))
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-clang
 
 .PHONY: all run tests check bench install uninstall clean
 .SECONDARY:

@@ -19,6 +19,7 @@
 #include <execinfo.h>
 
 #include <pith/hyp.h>
+#include "hosted.h"
 
 _Static_assert(sizeof(pthread_mutex_t) <= sizeof(struct hyp_mutex), "mutex fits");
 _Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct hyp_rwlock), "rwlock fits");
@@ -34,6 +35,13 @@ static int hyp_running;
  * exists only so that a thread's exit tells the kernel to free its lwp.
  */
 static __thread void *hyp_curlwp_tls __attribute__((tls_model("initial-exec")));
+/*
+ * The boot the pointer belongs to.  pith_fini frees the lwps of threads
+ * that are still alive; if one of them calls into a kernel booted later,
+ * its stale pointer must read as "no lwp yet".
+ */
+static __thread unsigned hyp_curlwp_gen __attribute__((tls_model("initial-exec")));
+static unsigned hyp_gen;
 
 static void
 hyp_thread_gone(void *lwp)
@@ -53,6 +61,7 @@ hyp_init(int version, const struct hyp_upcalls *up)
 	if (pthread_key_create(&hyp_lwpkey, hyp_thread_gone) != 0)
 		return ENOMEM;
 	hyp_up = up;
+	hyp_gen++;
 	hyp_running = 1;
 	return 0;
 }
@@ -134,50 +143,6 @@ hyp_getrandom(void *buf, hyp_size_t len)
 	return 0;
 }
 
-static clockid_t
-hyp_clockid(int clock)
-{
-	return clock == HYP_CLOCK_REALTIME ? CLOCK_REALTIME : CLOCK_MONOTONIC;
-}
-
-hyp_i64
-hyp_clock_ns(int clock)
-{
-	struct timespec ts;
-
-	clock_gettime(hyp_clockid(clock), &ts);
-	return (hyp_i64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-hyp_i64
-hyp_clock_res_ns(int clock)
-{
-	struct timespec ts;
-
-	clock_getres(hyp_clockid(clock), &ts);
-	return (hyp_i64)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
-
-static void
-hyp_ns_to_ts(hyp_i64 ns, struct timespec *ts)
-{
-	if (ns < 0)
-		ns = 0;
-	ts->tv_sec = ns / 1000000000LL;
-	ts->tv_nsec = ns % 1000000000LL;
-}
-
-int
-hyp_sleep_until(hyp_i64 deadline_ns)
-{
-	struct timespec ts;
-
-	hyp_ns_to_ts(deadline_ns, &ts);
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-		;
-	return 0;
-}
-
 struct hyp_thread {
 	pthread_t ht_pthread;
 	void (*ht_fn)(void *);
@@ -234,6 +199,8 @@ hyp_thread_join(struct hyp_thread *t)
 void *
 hyp_curlwp(void)
 {
+	if (__builtin_expect(hyp_curlwp_gen != hyp_gen, 0))
+		return NULL;
 	return hyp_curlwp_tls;
 }
 
@@ -241,6 +208,7 @@ void
 hyp_curlwp_set(void *lwp)
 {
 	hyp_curlwp_tls = lwp;
+	hyp_curlwp_gen = hyp_gen;
 	if (hyp_running)
 		pthread_setspecific(hyp_lwpkey, lwp);
 }
@@ -338,18 +306,6 @@ void
 hyp_cond_wait(struct hyp_cond *c, struct hyp_mutex *m)
 {
 	pthread_cond_wait((pthread_cond_t *)c->opaque, (pthread_mutex_t *)m->opaque);
-}
-
-int
-hyp_cond_timedwait(struct hyp_cond *c, struct hyp_mutex *m, hyp_i64 deadline_ns)
-{
-	struct timespec ts;
-	int error;
-
-	hyp_ns_to_ts(deadline_ns, &ts);
-	error = pthread_cond_timedwait((pthread_cond_t *)c->opaque,
-	    (pthread_mutex_t *)m->opaque, &ts);
-	return error == ETIMEDOUT ? ETIMEDOUT : 0;
 }
 
 void

@@ -1,0 +1,181 @@
+/*
+ * The kernel core through the public API: boot/shutdown cycles (and their
+ * cost), uname, clocks and sleeps, getrandom, credentials, processes, and
+ * many host threads calling in at once (each gets an lwp, freed when the
+ * thread exits).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <string.h>
+#include <time.h>
+#include <sys/utsname.h>
+#include <sys/random.h>
+
+#include <pith/pith.h>
+#include "lib/tap.h"
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+test_cycles(void)
+{
+	struct pith_config bad = { .ncpus = 1000 };
+	int i, fails = 0;
+	double t0, per;
+
+	is_int(pith_init(&bad), -1, "1000 CPUs refused");
+	is_int(errno, EINVAL, "with EINVAL");
+	t0 = now_s();
+	for (i = 0; i < 200; i++) {
+		if (pith_init(NULL) != 0)
+			fails++;
+		pith_fini();
+	}
+	per = (now_s() - t0) / 200;
+	is_int(fails, 0, "200 boot/shutdown cycles");
+	ok(per < 0.001, "a cycle takes %.0f us (< 1 ms)", per * 1e6);
+	is_int((long long)pith_mem_inuse(), 0, "no memory held after shutdown");
+}
+
+static void
+test_uname_time(void)
+{
+	struct utsname u;
+	struct timespec ts, req;
+	double t0;
+
+	ok(pith_sys_uname(&u) == 0 && strcmp(u.sysname, "Linux") == 0 &&
+	    strcmp(u.nodename, "kerntest") == 0 &&
+	    strcmp(u.machine, "x86_64") == 0, "uname: Linux, our hostname");
+	ok(pith_sys_clock_gettime(CLOCK_MONOTONIC, &ts) == 0 &&
+	    ts.tv_nsec >= 0 && ts.tv_nsec < 1000000000, "clock_gettime");
+	errno = 0;
+	ok(pith_sys_clock_gettime(42, &ts) == -1 && errno == EINVAL,
+	    "unknown clock: EINVAL");
+	errno = 0;
+	ok(pith_sys_clock_gettime(CLOCK_REALTIME, NULL) == -1 &&
+	    errno == EFAULT, "NULL timespec: EFAULT");
+	req.tv_sec = 0;
+	req.tv_nsec = 1000000000;
+	errno = 0;
+	ok(pith_sys_nanosleep(&req, NULL) == -1 && errno == EINVAL,
+	    "nanosleep with tv_nsec 1e9: EINVAL");
+	req.tv_sec = -1;
+	req.tv_nsec = 0;
+	errno = 0;
+	ok(pith_sys_nanosleep(&req, NULL) == -1 && errno == EINVAL,
+	    "nanosleep with negative seconds: EINVAL");
+	req.tv_sec = 0;
+	req.tv_nsec = 20000000;
+	t0 = now_s();
+	ok(pith_sys_nanosleep(&req, NULL) == 0 && now_s() - t0 >= 0.019,
+	    "nanosleep sleeps 20 ms");
+	pith_sys_clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_nsec += 20000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	t0 = now_s();
+	ok(pith_sys_clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &ts,
+	    NULL) == 0 && now_s() - t0 >= 0.015,
+	    "clock_nanosleep TIMER_ABSTIME on the realtime clock");
+}
+
+static void
+test_random_creds(void)
+{
+	unsigned char a[64], b[64];
+
+	ok(pith_sys_getrandom(a, sizeof(a), 0) == 64 &&
+	    pith_sys_getrandom(b, sizeof(b), GRND_NONBLOCK) == 64 &&
+	    memcmp(a, b, 64) != 0, "getrandom");
+	errno = 0;
+	ok(pith_sys_getrandom(a, 8, 0x100) == -1 && errno == EINVAL,
+	    "getrandom unknown flag: EINVAL");
+	ok(pith_sys_getuid() == 0 && pith_sys_getpid() == 1, "pid 1, root");
+	is_int(pith_sys_umask(077), 022, "umask starts at 022");
+}
+
+static void
+test_procs(void)
+{
+	pid_t pid = pith_proc_create(PITH_PROC_COPYFDS);
+
+	ok(pid > 1, "pith_proc_create");
+	errno = 0;
+	ok(pith_proc_create(0x40) == -1 && errno == EINVAL,
+	    "pith_proc_create with unknown flags: EINVAL");
+	ok(pith_proc_switch(pid) == 0 && pith_sys_getpid() == pid,
+	    "switch to the child");
+	is_int(pith_sys_umask(022), 077, "child inherited the umask");
+	ok(pith_proc_release(pid) == 0, "release it while running as it");
+	errno = 0;
+	ok(pith_sys_getpid() == -1 && errno == ESRCH,
+	    "system calls of a released process: ESRCH");
+	ok(pith_proc_switch(1) == 0 && pith_sys_getpid() == 1, "switch back");
+	errno = 0;
+	ok(pith_proc_release(1) == -1 && errno == EPERM, "pid 1: EPERM");
+	errno = 0;
+	ok(pith_proc_switch(4242) == -1 && errno == ESRCH,
+	    "unknown pid: ESRCH");
+}
+
+#define NTHREADS 16
+
+static void *
+worker(void *arg)
+{
+	unsigned char buf[32];
+	long good = 1;
+
+	(void)arg;
+	for (int i = 0; i < 2000; i++) {
+		if (pith_sys_getpid() != 1 || pith_sys_getrandom(buf, 32, 0) != 32)
+			good = 0;
+	}
+	return (void *)good;
+}
+
+static void
+test_threads(void)
+{
+	pthread_t t[NTHREADS];
+	int good = 0;
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < NTHREADS; i++)
+			pthread_create(&t[i], NULL, worker, NULL);
+		for (int i = 0; i < NTHREADS; i++) {
+			void *r;
+			pthread_join(t[i], &r);
+			good += r != NULL;
+		}
+	}
+	is_int(good, 2 * NTHREADS, "%d threads on 2 CPUs, twice", NTHREADS);
+}
+
+int
+main(void)
+{
+	struct pith_config cfg = { .ncpus = 2, .hostname = "kerntest" };
+
+	plan(28);
+	test_cycles();
+	if (pith_init(&cfg) != 0)
+		bail_out("pith_init: %s", strerror(errno));
+	test_uname_time();
+	test_random_creds();
+	test_procs();
+	test_threads();
+	pith_fini();
+	is_int((long long)pith_mem_inuse(), 0, "all memory back at the end");
+	return done_testing();
+}
