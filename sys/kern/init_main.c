@@ -188,6 +188,7 @@ kern_unwind(int stage)
 		cpu_fini();
 	if (stage >= ST_HYP) {
 		kmem_fini();
+		sleepq_fini();
 		hyp_fini();
 	}
 }
@@ -201,6 +202,7 @@ kern_boot(int *stagep)
 	error = hyp_init(HYP_VERSION, &kern_upcalls);
 	if (error != 0)
 		return error;
+	sleepq_init();
 	kmem_init(kern_cfg.mem_limit);
 	*stagep = ST_HYP;
 	cpu_init(kern_cfg.ncpus);
@@ -227,7 +229,7 @@ kern_boot(int *stagep)
 	return error;
 }
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_kinit(const struct pith_kconfig *cfg)
 {
 	int error, stage = ST_NONE;
@@ -248,7 +250,7 @@ pith_kinit(const struct pith_kconfig *cfg)
 	return 0;
 }
 
-__attribute__((visibility("default"))) void
+PITH_API void
 pith_fini(void)
 {
 	struct lwp *l;
@@ -264,7 +266,7 @@ pith_fini(void)
 	__atomic_store_n(&kern_state, KS_DOWN, __ATOMIC_RELEASE);
 }
 
-__attribute__((visibility("default"))) size_t
+PITH_API size_t
 pith_mem_inuse(void)
 {
 	return kmem_inuse();

@@ -67,23 +67,25 @@ size_t kmem_inuse(void);
 /* --- locks and sleeping (kern/kern_lock.c) ------------------------------ */
 
 /*
- * Kernel mutexes, reader-writer locks and condition variables over the
- * hypercall primitives.  A thread that has to wait for one releases its
- * virtual CPU first, so a blocked thread never holds a CPU others need.
- * None of them allocates; init cannot fail.
+ * Kernel mutexes, reader-writer locks and condition variables: one
+ * atomic word each, with waiting done on shared host sleep queues
+ * (kern/kern_lock.c).  A thread that has to wait releases its virtual CPU
+ * first, so a blocked thread never holds a CPU others need.  None of them
+ * allocates; init cannot fail.  Wakeups may be spurious: re-check.
  */
 typedef struct kmutex {
-	struct hyp_mutex mtx_hyp;
+	unsigned mtx_state;             /* [a] 0 free, 1 held, 2 held + waiters */
 	struct lwp *mtx_owner;          /* for mutex_owned() assertions */
 } kmutex_t;
 
 typedef struct krwlock {
-	struct hyp_rwlock rw_hyp;
+	unsigned rw_state;              /* [a] writer, waiters, reader count */
 	struct lwp *rw_writer;          /* for rw_write_held() */
 } krwlock_t;
 
 typedef struct kcondvar {
-	struct hyp_cond cv_hyp;
+	unsigned cv_seq;                /* [a] bumped by every wakeup */
+	unsigned cv_waiters;            /* [a] */
 } kcondvar_t;
 
 void mutex_init(kmutex_t *m);

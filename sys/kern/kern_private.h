@@ -64,6 +64,9 @@ struct cpu_info *cpu_hint(void);
 int lwp_alloc(struct proc *p, int flags, struct lwp **ret);
 void lwp_free(struct lwp *l);
 void lwp_init(void);
+/* The shared sleep queues behind every lock (kern_lock.c). */
+void sleepq_init(void);
+void sleepq_fini(void);
 /* Free every lwp left (at shutdown); clears the caller's binding. */
 void lwp_fini(void);
 /* The hu_lwp_exit upcall. */
@@ -99,12 +102,12 @@ struct pith_kconfig {
 	const char *hostname;
 	unsigned flags;
 };
-long pith_kinit(const struct pith_kconfig *cfg);
-void pith_fini(void);
-size_t pith_mem_inuse(void);
-long pith_kproc_create(unsigned flags);
-long pith_kproc_switch(pid_t pid);
-long pith_kproc_release(pid_t pid);
+PITH_API long pith_kinit(const struct pith_kconfig *cfg);
+PITH_API void pith_fini(void);
+PITH_API size_t pith_mem_inuse(void);
+PITH_API long pith_kproc_create(unsigned flags);
+PITH_API long pith_kproc_switch(pid_t pid);
+PITH_API long pith_kproc_release(pid_t pid);
 
 /* True between a successful boot and the start of shutdown. */
 extern volatile int kern_running;

@@ -416,7 +416,7 @@ proc_fini(void)
 
 /* --- the embedding API ------------------------------------------------------ */
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_kproc_create(unsigned flags)
 {
 	struct lwp *l;
@@ -438,7 +438,7 @@ pith_kproc_create(unsigned flags)
 	return p->p_pid;
 }
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_kproc_switch(pid_t pid)
 {
 	struct lwp *l;
@@ -458,7 +458,7 @@ pith_kproc_switch(pid_t pid)
 	return 0;
 }
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_kproc_release(pid_t pid)
 {
 	struct proc *p;

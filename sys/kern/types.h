@@ -6,6 +6,16 @@
 #ifndef PITH_KERN_TYPES_H
 #define PITH_KERN_TYPES_H
 
+/*
+ * Everything the kernel declares is internal to the kernel object unless
+ * marked otherwise (the pith_* API).  Declaring it hidden, not just
+ * defining it so, lets the compiler reach kernel data and hypercalls
+ * directly instead of through the GOT and PLT.
+ */
+#pragma GCC visibility push(hidden)
+/* Marks the kernel's exported API, on declarations and definitions. */
+#define PITH_API __attribute__((visibility("default")))
+
 typedef __INT8_TYPE__ int8_t;
 typedef __INT16_TYPE__ int16_t;
 typedef __INT32_TYPE__ int32_t;

@@ -119,7 +119,7 @@ function emit_wrappers(    i, nr, n, j, call, r) {
 	print "#include <pith/pith.h>"
 	for (i = 1; i <= ncalls; i++) {
 		nr = nrs[i]
-		if (flg[nr] == "U" || flg[nr] == "W")
+		if (flg[nr] == "U" || flg[nr] == "W" || flg[nr] == "N")
 			continue
 		n = parseargs(args[nr])
 		call = ""

@@ -20,6 +20,8 @@
 
 /* One bit per call number: has its ENOSYS been reported?  [a] */
 static unsigned long syscall_warned[(SYS_MAXNR + 64) / 64];
+/* Numbers outside the table are reported once in all.  [a] */
+static int syscall_warned_unknown;
 
 static long
 syscall_enosys(long nr)
@@ -28,7 +30,10 @@ syscall_enosys(long nr)
 	const char *name;
 
 	if (nr < 0 || nr > SYS_MAXNR) {
-		kprintf("pith: unknown system call %ld: ENOSYS\n", nr);
+		if (__atomic_exchange_n(&syscall_warned_unknown, 1,
+		    __ATOMIC_RELAXED) == 0)
+			kprintf("pith: unknown system call %ld: ENOSYS "
+			    "(further unknown numbers not reported)\n", nr);
 		return -ENOSYS;
 	}
 	bit = 1UL << (nr % 64);
@@ -41,7 +46,7 @@ syscall_enosys(long nr)
 	return -ENOSYS;
 }
 
-static void
+static __attribute__((noinline)) void
 syscall_trace(long nr, const long *args, long rv)
 {
 	const struct sysent *sy = &sysent[nr];
@@ -62,7 +67,7 @@ syscall_trace(long nr, const long *args, long rv)
 		kprintf("%.*s) = %ld\n", len, buf, rv);
 }
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 {
 	const long args[6] = { a1, a2, a3, a4, a5, a6 };
@@ -96,7 +101,7 @@ pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 	return rv;
 }
 
-__attribute__((visibility("default"))) long
+PITH_API long
 pith_syscall(long nr, ...)
 {
 	va_list ap;
@@ -109,4 +114,21 @@ pith_syscall(long nr, ...)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
 	return pith_syscall6(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+/*
+ * Calls flagged N in syscalls.master: no CPU, no failure, so the hosted
+ * library calls them directly -- a function call and a thread-local load.
+ */
+PITH_API pid_t
+pith_sys_getpid(void)
+{
+	struct lwp *l = curlwp();
+
+	if (__predict_false(l == NULL)) {
+		l = lwp_current();
+		if (l == NULL)
+			return -1;      /* no memory even for a thread context */
+	}
+	return l->l_proc->p_pid;
 }

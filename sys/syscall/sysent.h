@@ -20,8 +20,9 @@ struct sysent {
 extern const struct sysent sysent[];
 
 /* The entry, exported to every platform (see <pith/pith.h>). */
-long pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
+PITH_API long pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
     long a6);
-long pith_syscall(long nr, ...);
+PITH_API long pith_syscall(long nr, ...);
+PITH_API pid_t pith_sys_getpid(void);
 
 #endif

@@ -36,7 +36,7 @@ if [ -z "$bad" ]; then ok "no bare libc names (memcpy, printf, malloc, panic...)
 else notok "bare libc names exported:$bad"; fi
 
 # 4. Kernel sources include only the project's headers.
-bad=$(grep -rn '#include <' sys | grep -v '#include <pith/hyp.h>')
+bad=$(grep -rn --include='*.c' --include='*.h' '#include <' sys | grep -v '#include <pith/hyp.h>')
 if [ -z "$bad" ]; then ok "sys/ includes only project headers"
 else notok "sys/ includes host headers" "$bad"; fi
 
