@@ -163,7 +163,10 @@ struct vfsops {
 	 * string and data argument of mount(2). */
 	int (*vfs_mount)(struct mount *mp, const char *source, const void *data);
 	/* Flush and free everything; every vnode but the root has been
-	 * released (the VFS checks busy first). */
+	 * released (the VFS checks busy first).  The VFS drops the
+	 * mount's reference on mnt_root (and sets it NULL) just before
+	 * this call, so the root's vop_reclaim has already run: do not
+	 * vrele mnt_root here. */
 	int (*vfs_unmount)(struct mount *mp);
 	int (*vfs_statfs)(struct mount *mp, struct statfs *sf);
 	int (*vfs_sync)(struct mount *mp);

@@ -1,0 +1,353 @@
+/*
+ * Vnode life cycle and the vnode cache.
+ *
+ * Every vnode in memory is in one hash table keyed by (mount, key), so a
+ * file has exactly one vnode.  The table doubles when it holds more vnodes
+ * than buckets, so lookups stay O(1) with hundreds of thousands of files.
+ *
+ * References: v_refcnt is atomic; its top bit (VREF_NOCACHE) says the
+ * vnode lost a name through the VFS and must be reclaimed when its count
+ * reaches zero.  vcache_get takes references under vcache_lock; vref and
+ * vrele use compare-and-swap.  A vnode whose count drops to zero without
+ * the bit stays in the table, idle, so that a path looked up again finds
+ * it without asking the file system to rebuild it; vcache_get revives it.
+ * Only code holding vcache_lock frees a vnode, and only at count zero, and
+ * nobody can raise a zero count without that lock: so an idle vnode cannot
+ * be revived and freed at once.  When the table holds more than
+ * VCACHE_MAXVNODES vnodes, making a new one first sweeps part of the
+ * table with a clock hand, reclaiming idle vnodes (no counter of idle
+ * vnodes is kept: it would be one more shared cache line per vrele).  Unmount
+ * reclaims every idle vnode of the mount first (vcache_purge).
+ *
+ * The last reference to a VREF_NOCACHE vnode is dropped under vcache_lock:
+ * the vnode leaves the table, then vop_reclaim runs without locks and the
+ * vnode is freed -- so an unlinked file's storage goes with its last user.
+ *
+ * Loading: vcache_get inserts a placeholder marked VI_LOADING, drops the
+ * lock and calls the file system's vfs_loadvnode (which may take its own
+ * locks).  Others finding a loading vnode wait on vcache_cv.  Vnodes are
+ * allocated inside a struct vnode_impl that carries this private state.
+ */
+#include "vfs/vfs_impl.h"
+
+#define VI_LOADING 0x1
+
+#define VREF_NOCACHE 0x80000000u
+#define VREF_MASK 0x7fffffffu
+#define VCACHE_MAXVNODES 65536
+
+struct vnode_impl {
+	struct vnode vi_vnode;
+	int vi_flags;                   /* [C] VI_* */
+};
+
+LIST_HEAD(vhashhead, vnode);
+
+static kmutex_t vcache_lock;
+static kcondvar_t vcache_cv;
+static struct vhashhead *vcache_tab;    /* [C] */
+static size_t vcache_mask;              /* [C] buckets - 1 */
+static size_t vcache_n;                 /* [C] vnodes in the table */
+static size_t vcache_hand;              /* [C] sweep position */
+
+#define VCACHE_MINSIZE 1024
+static void vcache_sweep(struct vhashhead *doomed);
+static void vnode_reclaim_list(struct vhashhead *doomed);
+
+static inline struct vnode_impl *
+VI(struct vnode *vp)
+{
+	return container_of(vp, struct vnode_impl, vi_vnode);
+}
+
+static size_t
+vcache_hash(struct mount *mp, uint64_t key)
+{
+	uint64_t h = key * 0x9e3779b97f4a7c15ull;
+
+	h ^= (uint64_t)(uintptr_t)mp >> 4;
+	h ^= h >> 29;
+	return (size_t)h;
+}
+
+void
+vcache_init(void)
+{
+	size_t i;
+
+	mutex_init(&vcache_lock);
+	cv_init(&vcache_cv);
+	vcache_tab = kmem_alloc(VCACHE_MINSIZE * sizeof(*vcache_tab));
+	if (vcache_tab == NULL)
+		panic("vcache_init: no memory");
+	for (i = 0; i < VCACHE_MINSIZE; i++)
+		LIST_INIT(&vcache_tab[i]);
+	vcache_mask = VCACHE_MINSIZE - 1;
+	vcache_n = 0;
+}
+
+void
+vcache_fini(void)
+{
+	if (vcache_n != 0)
+		kprintf("vfs: %zu vnodes leaked at shutdown\n", vcache_n);
+	kmem_free(vcache_tab, (vcache_mask + 1) * sizeof(*vcache_tab));
+	vcache_tab = NULL;
+	cv_destroy(&vcache_cv);
+	mutex_destroy(&vcache_lock);
+}
+
+/* Double the table; called with vcache_lock held.  Failure is harmless. */
+static void
+vcache_grow(void)
+{
+	size_t nsize = (vcache_mask + 1) * 2, i;
+	struct vhashhead *ntab;
+	struct vnode *vp;
+
+	KASSERT(mutex_owned(&vcache_lock));
+	ntab = kmem_alloc(nsize * sizeof(*ntab));
+	if (ntab == NULL)
+		return;
+	for (i = 0; i < nsize; i++)
+		LIST_INIT(&ntab[i]);
+	for (i = 0; i <= vcache_mask; i++) {
+		while ((vp = LIST_FIRST(&vcache_tab[i])) != NULL) {
+			LIST_REMOVE(vp, v_hash);
+			LIST_INSERT_HEAD(&ntab[vcache_hash(vp->v_mount,
+			    vp->v_key) & (nsize - 1)], vp, v_hash);
+		}
+	}
+	kmem_free(vcache_tab, (vcache_mask + 1) * sizeof(*vcache_tab));
+	vcache_tab = ntab;
+	vcache_mask = nsize - 1;
+}
+
+static struct vnode *
+vcache_find(struct mount *mp, uint64_t key)
+{
+	struct vnode *vp;
+
+	LIST_FOREACH(vp, &vcache_tab[vcache_hash(mp, key) & vcache_mask],
+	    v_hash) {
+		if (vp->v_key == key && vp->v_mount == mp)
+			return vp;
+	}
+	return NULL;
+}
+
+static void
+vnode_free(struct vnode *vp)
+{
+	mutex_destroy(&vp->v_lock);
+	kmem_free(VI(vp), sizeof(struct vnode_impl));
+}
+
+/*
+ * Remove vp from the table; vcache_lock held.  It still counts in
+ * mnt_nvnodes until vnode_reclaim is done with it, so that unmount never
+ * frees a file system under a reclaim in progress.
+ */
+static void
+vcache_remove(struct vnode *vp)
+{
+	KASSERT(mutex_owned(&vcache_lock));
+	LIST_REMOVE(vp, v_hash);
+	vcache_n--;
+}
+
+int
+vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
+{
+	struct vhashhead doomed = LIST_HEAD_INITIALIZER;
+	struct vnode_impl *vi;
+	struct vnode *vp;
+	int error;
+
+	mutex_enter(&vcache_lock);
+again:
+	vp = vcache_find(mp, key);
+	if (vp != NULL) {
+		if (VI(vp)->vi_flags & VI_LOADING) {
+			cv_wait(&vcache_cv, &vcache_lock);
+			goto again;
+		}
+		atomic_inc_uint(&vp->v_refcnt);
+		mutex_exit(&vcache_lock);
+		*vpp = vp;
+		return 0;
+	}
+	vi = kmem_zalloc(sizeof(*vi));
+	if (vi == NULL) {
+		mutex_exit(&vcache_lock);
+		return ENOMEM;
+	}
+	vp = &vi->vi_vnode;
+	vp->v_mount = mp;
+	vp->v_key = key;
+	vp->v_refcnt = 1;
+	mutex_init(&vp->v_lock);
+	vi->vi_flags = VI_LOADING;
+	if (vcache_n >= VCACHE_MAXVNODES)
+		vcache_sweep(&doomed);
+	if (vcache_n >= vcache_mask + 1)
+		vcache_grow();
+	LIST_INSERT_HEAD(&vcache_tab[vcache_hash(mp, key) & vcache_mask], vp,
+	    v_hash);
+	vcache_n++;
+	mp->mnt_nvnodes++;
+	mutex_exit(&vcache_lock);
+	vnode_reclaim_list(&doomed);
+
+	error = mp->mnt_op->vfs_loadvnode(mp, vp, key);
+
+	mutex_enter(&vcache_lock);
+	vi->vi_flags &= ~VI_LOADING;
+	if (error) {
+		vcache_remove(vp);
+		mp->mnt_nvnodes--;
+	}
+	cv_broadcast(&vcache_cv);
+	mutex_exit(&vcache_lock);
+	if (error) {
+		vnode_free(vp);
+		return error;
+	}
+	*vpp = vp;
+	return 0;
+}
+
+unsigned
+vcache_count(struct mount *mp)
+{
+	unsigned n;
+
+	mutex_enter(&vcache_lock);
+	n = mp->mnt_nvnodes;
+	mutex_exit(&vcache_lock);
+	return n;
+}
+
+void
+vref(struct vnode *vp)
+{
+	KASSERT((atomic_load(&vp->v_refcnt) & VREF_MASK) > 0);
+	atomic_inc_uint(&vp->v_refcnt);
+}
+
+static void
+vnode_reclaim(struct vnode *vp)
+{
+	struct mount *mp = vp->v_mount;
+
+	if (vp->v_op != NULL && vp->v_op->vop_reclaim != NULL)
+		vp->v_op->vop_reclaim(vp);
+	vnode_free(vp);
+	mutex_enter(&vcache_lock);
+	mp->mnt_nvnodes--;
+	mutex_exit(&vcache_lock);
+}
+
+/* Reclaim a list of vnodes already out of the table. */
+static void
+vnode_reclaim_list(struct vhashhead *doomed)
+{
+	struct vnode *vp;
+
+	while ((vp = LIST_FIRST(doomed)) != NULL) {
+		LIST_REMOVE(vp, v_hash);
+		vnode_reclaim(vp);
+	}
+}
+
+/* An idle vnode (count zero, not loading) may be taken; lock held. */
+static bool
+vcache_takeidle(struct vnode *vp, struct vhashhead *doomed)
+{
+	if (atomic_load(&vp->v_refcnt) != 0 ||
+	    (VI(vp)->vi_flags & VI_LOADING))
+		return false;
+	vcache_remove(vp);
+	LIST_INSERT_HEAD(doomed, vp, v_hash);
+	return true;
+}
+
+/*
+ * The table is over its target: take idle vnodes from the buckets after
+ * the clock hand until it is back under 7/8 of it.  vcache_lock held; the
+ * caller reclaims doomed after dropping it.
+ */
+static void
+vcache_sweep(struct vhashhead *doomed)
+{
+	struct vnode *vp, *next;
+	size_t scanned;
+
+	KASSERT(mutex_owned(&vcache_lock));
+	for (scanned = 0; scanned <= vcache_mask &&
+	    vcache_n > VCACHE_MAXVNODES * 7 / 8; scanned++) {
+		vcache_hand = (vcache_hand + 1) & vcache_mask;
+		for (vp = LIST_FIRST(&vcache_tab[vcache_hand]); vp != NULL;
+		    vp = next) {
+			next = LIST_NEXT(vp, v_hash);
+			vcache_takeidle(vp, doomed);
+		}
+	}
+}
+
+/* Reclaim every idle vnode of mp (before unmount). */
+void
+vcache_purge(struct mount *mp)
+{
+	struct vhashhead doomed = LIST_HEAD_INITIALIZER;
+	struct vnode *vp, *next;
+	size_t i;
+
+	mutex_enter(&vcache_lock);
+	for (i = 0; i <= vcache_mask && mp->mnt_nvnodes > 0; i++) {
+		for (vp = LIST_FIRST(&vcache_tab[i]); vp != NULL; vp = next) {
+			next = LIST_NEXT(vp, v_hash);
+			if (vp->v_mount == mp)
+				vcache_takeidle(vp, &doomed);
+		}
+	}
+	mutex_exit(&vcache_lock);
+	vnode_reclaim_list(&doomed);
+}
+
+/* vp (referenced) lost a name: reclaim it at its last vrele. */
+void
+vcache_nocache(struct vnode *vp)
+{
+	__atomic_fetch_or(&vp->v_refcnt, VREF_NOCACHE, __ATOMIC_ACQ_REL);
+}
+
+/* Last reference to a VREF_NOCACHE vnode. */
+static void
+vrele_last(struct vnode *vp)
+{
+	mutex_enter(&vcache_lock);
+	if ((atomic_dec_uint_nv(&vp->v_refcnt) & VREF_MASK) != 0) {
+		mutex_exit(&vcache_lock);
+		return;
+	}
+	vcache_remove(vp);
+	mutex_exit(&vcache_lock);
+	vnode_reclaim(vp);
+}
+
+void
+vrele(struct vnode *vp)
+{
+	unsigned old = atomic_load(&vp->v_refcnt);
+
+	for (;;) {
+		KASSERT((old & VREF_MASK) > 0);
+		if (old == (1 | VREF_NOCACHE) || vp->v_op == NULL) {
+			vrele_last(vp);
+			return;
+		}
+		if (atomic_cas(&vp->v_refcnt, &old, old - 1))
+			return;
+	}
+}
