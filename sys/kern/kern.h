@@ -27,6 +27,21 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 size_t strlcpy(char *dst, const char *src, size_t size);
 
+/*
+ * -ffreestanding stops the compiler from treating these as builtins, so
+ * every memset(&st, 0, sizeof(st)) would be a call.  Asking for the
+ * builtins explicitly lets fixed sizes inline into a few stores; the rest
+ * still call the functions above.  subr_string.c, which defines them,
+ * sees the plain names.
+ */
+#ifndef KERN_STRING_IMPL
+#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memmove(d, s, n) __builtin_memmove((d), (s), (n))
+#define memset(d, c, n) __builtin_memset((d), (c), (n))
+#define memcmp(a, b, n) __builtin_memcmp((a), (b), (n))
+#define strlen(s) __builtin_strlen(s)
+#endif
+
 /* --- console, panic, assertions (kern/subr_prf.c) ------------------------ */
 
 /* printf to the console.  Formats: %d %i %u %x %X %o %p %s %c %%, with

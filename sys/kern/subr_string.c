@@ -12,6 +12,7 @@
  * -- here that would be infinite recursion -- so every loop in this file
  * contains an empty asm statement that defeats the idiom recogniser.
  */
+#define KERN_STRING_IMPL
 #include "kern/kern.h"
 
 typedef uint64_t __attribute__((may_alias, aligned(1))) u64u;
@@ -65,17 +66,37 @@ memcpy(void *dst, const void *src, size_t n)
 		rep_movsb(d, s, n);
 		return dst;
 	}
-	/* 17..511: 8-byte words, then an overlapping last word. */
-	uint64_t last = *(const u64u *)(s + n - 8);
-	unsigned char *dlast = d + n - 8;
-	while (n > 8) {
-		*(u64u *)d = *(const u64u *)s;
-		d += 8;
-		s += 8;
-		n -= 8;
+	/* 17..511: 32-byte blocks, then an overlapping last block. */
+	if (n <= 32) {
+		uint64_t a = *(const u64u *)s, b = *(const u64u *)(s + 8);
+		uint64_t c = *(const u64u *)(s + n - 16);
+		uint64_t e = *(const u64u *)(s + n - 8);
+		*(u64u *)d = a;
+		*(u64u *)(d + 8) = b;
+		*(u64u *)(d + n - 16) = c;
+		*(u64u *)(d + n - 8) = e;
+		return dst;
+	}
+	const unsigned char *slast = s + n - 32;
+	unsigned char *dlast = d + n - 32;
+	uint64_t t0 = *(const u64u *)slast, t1 = *(const u64u *)(slast + 8);
+	uint64_t t2 = *(const u64u *)(slast + 16), t3 = *(const u64u *)(slast + 24);
+	while (n > 32) {
+		uint64_t a = *(const u64u *)s, b = *(const u64u *)(s + 8);
+		uint64_t c = *(const u64u *)(s + 16), e = *(const u64u *)(s + 24);
+		*(u64u *)d = a;
+		*(u64u *)(d + 8) = b;
+		*(u64u *)(d + 16) = c;
+		*(u64u *)(d + 24) = e;
+		d += 32;
+		s += 32;
+		n -= 32;
 		LOOP_BARRIER();
 	}
-	*(u64u *)dlast = last;
+	*(u64u *)dlast = t0;
+	*(u64u *)(dlast + 8) = t1;
+	*(u64u *)(dlast + 16) = t2;
+	*(u64u *)(dlast + 24) = t3;
 	return dst;
 }
 

@@ -603,7 +603,12 @@ sys_fallocate(int fd, int mode, off_t offset, off_t len)
 
 	if (offset < 0 || len <= 0)
 		return -EINVAL;
-	if (mode & ~FALLOC_FL_KEEP_SIZE)
+	/* As Linux: punching needs KEEP_SIZE, and ZERO_RANGE excludes it. */
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE |
+	    FALLOC_FL_ZERO_RANGE))
+		return -EOPNOTSUPP;
+	if ((mode & FALLOC_FL_PUNCH_HOLE) &&
+	    (!(mode & FALLOC_FL_KEEP_SIZE) || (mode & FALLOC_FL_ZERO_RANGE)))
 		return -EOPNOTSUPP;
 	error = fd_get(fd, &fp);
 	if (error)

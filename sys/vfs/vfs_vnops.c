@@ -23,14 +23,21 @@ vn_rdonly(struct vnode *vp)
 	return (vp->v_mount->mnt_flags & MS_RDONLY) != 0;
 }
 
+/* struct stat's type bits for each vnode type (fstat is a hot path). */
+static const mode_t vn_type_ifmt[] = {
+	[VNON] = 0, [VREG] = S_IFREG, [VDIR] = S_IFDIR, [VLNK] = S_IFLNK,
+	[VCHR] = S_IFCHR, [VBLK] = S_IFBLK, [VFIFO] = S_IFIFO,
+	[VSOCK] = S_IFSOCK,
+};
+
 void
 vn_stat_fill(const struct vattr *va, struct stat *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->st_ino = va->va_ino;
 	st->st_nlink = va->va_nlink;
-	st->st_mode = vn_dtype_to_mode(vn_type_to_dtype(va->va_type)) |
-	    (va->va_mode & ALLPERMS);
+	st->st_mode = ((unsigned)va->va_type < nitems(vn_type_ifmt) ?
+	    vn_type_ifmt[va->va_type] : 0) | (va->va_mode & ALLPERMS);
 	st->st_uid = va->va_uid;
 	st->st_gid = va->va_gid;
 	st->st_rdev = va->va_rdev;

@@ -118,7 +118,9 @@ struct vnodeops {
 	/* IO_APPEND: write at the end, and leave uio_offset there. */
 	int (*vop_write)(struct vnode *vp, struct uio *uio, int ioflag);
 	int (*vop_fsync)(struct vnode *vp, bool datasync);
-	/* fallocate(2) modes 0 and FALLOC_FL_KEEP_SIZE (others EOPNOTSUPP). */
+	/* fallocate(2): modes 0, KEEP_SIZE, ZERO_RANGE[|KEEP_SIZE] and
+	 * PUNCH_HOLE|KEEP_SIZE (the VFS rejects other combinations); a file
+	 * system that lacks one returns EOPNOTSUPP. */
 	int (*vop_allocate)(struct vnode *vp, int mode, off_t off, off_t len);
 	/* SEEK_DATA/SEEK_HOLE support; NULL: whole file is data. */
 	int (*vop_seekhole)(struct vnode *vp, off_t off, int whence, off_t *ret);

@@ -56,6 +56,9 @@ TAILQ_HEAD(tmpfs_dirlist, tmpfs_dirent);
 
 struct tmpfs_dir {
 	struct tmpfs_node *td_parent;           /* [N] ".."; self for the root */
+	/* Once removed, ".." still leads to the old parent (as on Linux),
+	 * which this reference keeps alive; dropped when the node is freed. */
+	struct vnode *td_parentvp;              /* [N] */
 	struct tmpfs_dirent **td_hash;          /* [N] buckets, or NULL */
 	size_t td_hashsize;                     /* [N] power of 2 */
 	size_t td_count;                        /* [N] entries */

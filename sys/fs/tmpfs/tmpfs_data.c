@@ -338,6 +338,87 @@ tmpfs_reg_truncate(struct tmpfs_node *tn, uint64_t size)
 	return 0;
 }
 
+/* Zero bytes [from, to) of page pidx if it exists (a hole is zero). */
+static void
+tmpfs_page_zero(struct tmpfs_file *tf, uint64_t pidx, size_t from, size_t to)
+{
+	char *page = radix_page(tf, pidx);
+
+	if (page != NULL && to > from)
+		memset(page + from, 0, to - from);
+}
+
+/* Free the data page pidx, if there is one. */
+static void
+tmpfs_page_drop(struct tmpfs_node *tn, uint64_t pidx)
+{
+	struct tmpfs_file *tf = &tn->tn_file;
+	void **leaf;
+
+	(void)radix_leaf(tf, pidx, false, &leaf);
+	if (leaf == NULL || leaf[pidx & (TMPFS_RADIX_FANOUT - 1)] == NULL)
+		return;
+	kmem_free(leaf[pidx & (TMPFS_RADIX_FANOUT - 1)], TMPFS_PAGE_SIZE);
+	leaf[pidx & (TMPFS_RADIX_FANOUT - 1)] = NULL;
+	tf->tf_npages--;
+	tmpfs_pages_unreserve(tn->tn_mount, 1);
+}
+
+/*
+ * Zero [from, to) without changing the size: partial pages at either end
+ * are cleared in place, whole pages in between are freed (holes read as
+ * zeros).  Only pages that exist are visited, so punching a huge sparse
+ * range costs what the file holds, not what the range spans.
+ */
+static void
+tmpfs_reg_zero(struct tmpfs_node *tn, uint64_t from, uint64_t to)
+{
+	struct tmpfs_file *tf = &tn->tn_file;
+	uint64_t first = from >> TMPFS_PAGE_SHIFT, last = (to - 1) >> TMPFS_PAGE_SHIFT;
+	uint64_t pidx, cap = radix_capacity(tf->tf_height);
+	size_t head = from & TMPFS_PAGE_MASK, tail = ((to - 1) & TMPFS_PAGE_MASK) + 1;
+
+	if (first == last) {
+		if (head == 0 && tail == TMPFS_PAGE_SIZE)
+			tmpfs_page_drop(tn, first);
+		else
+			tmpfs_page_zero(tf, first, head, tail);
+		return;
+	}
+	if (head != 0) {
+		tmpfs_page_zero(tf, first, head, TMPFS_PAGE_SIZE);
+		first++;
+	}
+	if (tail != TMPFS_PAGE_SIZE) {
+		tmpfs_page_zero(tf, last, 0, tail);
+		last--;
+	}
+	pidx = first;
+	while (pidx <= last && pidx < cap) {
+		pidx = radix_find(tf->tf_root, tf->tf_height, 0, pidx, true);
+		if (pidx == RADIX_NONE || pidx > last)
+			break;
+		tmpfs_page_drop(tn, pidx);
+		tf->tf_leaf = NULL;
+		pidx++;
+	}
+}
+
+/* fallocate(PUNCH_HOLE): Linux requires KEEP_SIZE with it. */
+static int
+tmpfs_reg_punch(struct tmpfs_node *tn, uint64_t off, uint64_t len)
+{
+	uint64_t end;
+
+	if (len > TMPFS_MAXFILESIZE - MIN(off, TMPFS_MAXFILESIZE))
+		len = TMPFS_MAXFILESIZE - MIN(off, TMPFS_MAXFILESIZE);
+	end = MIN(off + len, tn->tn_size);
+	if (off < end)
+		tmpfs_reg_zero(tn, off, end);
+	tmpfs_node_touch(tn, true, true);
+	return 0;
+}
+
 int
 tmpfs_reg_allocate(struct tmpfs_node *tn, int mode, off_t off, off_t len)
 {
@@ -347,13 +428,17 @@ tmpfs_reg_allocate(struct tmpfs_node *tn, int mode, off_t off, off_t len)
 	int error;
 
 	KASSERT(mutex_owned(&tn->tn_lock));
-	if (mode & ~FALLOC_FL_KEEP_SIZE)
-		return EOPNOTSUPP;
 	if (off < 0 || len <= 0)
 		return EINVAL;
+	if (mode & FALLOC_FL_PUNCH_HOLE)
+		return tmpfs_reg_punch(tn, (uint64_t)off, (uint64_t)len);
+	if (mode & ~(FALLOC_FL_KEEP_SIZE | FALLOC_FL_ZERO_RANGE))
+		return EOPNOTSUPP;
 	end = (uint64_t)off + (uint64_t)len;
 	if (end > TMPFS_MAXFILESIZE)
 		return EFBIG;
+	if (mode & FALLOC_FL_ZERO_RANGE)
+		tmpfs_reg_zero(tn, (uint64_t)off, end);
 	last = (end - 1) >> TMPFS_PAGE_SHIFT;
 	for (pidx = (uint64_t)off >> TMPFS_PAGE_SHIFT; pidx <= last; pidx++) {
 		/* On ENOSPC the pages allocated so far stay (zeros). */

@@ -280,6 +280,7 @@ tmpfs_dir_init(struct tmpfs_node *dn, struct tmpfs_node *parent)
 	struct tmpfs_dir *d = &dn->tn_dir;
 
 	d->td_parent = parent;
+	d->td_parentvp = NULL;
 	d->td_hash = NULL;
 	d->td_hashsize = 0;
 	d->td_count = 0;

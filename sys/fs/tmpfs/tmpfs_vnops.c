@@ -37,8 +37,10 @@ tmpfs_lookup(struct vnode *dvp, const struct componentname *cn,
 
 	if (dn->tn_type != VDIR)
 		return ENOTDIR;
-	/* A removed directory has no entries, not even . and .. */
-	if (dn->tn_nlink == 0)
+	/* A removed directory has no entries but "." and "..". */
+	if (dn->tn_nlink == 0 && !(cn->cn_namelen == 1 && cn->cn_name[0] == '.') &&
+	    !(cn->cn_namelen == 2 && cn->cn_name[0] == '.' &&
+	    cn->cn_name[1] == '.' && dn->tn_dir.td_parentvp != NULL))
 		return ENOENT;
 	if (cn->cn_namelen == 1 && cn->cn_name[0] == '.') {
 		ino = dn->tn_ino;
@@ -236,6 +238,8 @@ tmpfs_rmdir(struct vnode *dvp, const struct componentname *cn,
 	tmpfs_dirent_free(de);
 	tmpfs_node_addlink(tn, -1);     /* its "." */
 	KASSERT(tn->tn_nlink == 0);
+	vref(dvp);
+	tn->tn_dir.td_parentvp = dvp;
 	return 0;
 }
 
@@ -577,10 +581,15 @@ tmpfs_reclaim(struct vnode *vp)
 	unlinked = tn->tn_nlink == 0;
 	lastroot = tm->tm_dying && tn == tm->tm_root;
 	mutex_exit(&tm->tm_lock);
-	if (lastroot)
+	if (lastroot) {
 		tmpfs_mount_free(tm);
-	else if (unlinked)
+	} else if (unlinked) {
+		struct vnode *pvp = tn->tn_type == VDIR ?
+		    tn->tn_dir.td_parentvp : NULL;
 		tmpfs_node_unhash_free(tn);
+		if (pvp != NULL)
+			vrele(pvp);
+	}
 }
 
 const struct vnodeops tmpfs_vnodeops = {
