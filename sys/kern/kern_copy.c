@@ -29,7 +29,8 @@ copyin(const void *uaddr, void *kaddr, size_t len)
 {
 	if (!copy_range_ok(uaddr, len))
 		return EFAULT;
-	memcpy(kaddr, uaddr, len);
+	if (len != 0)           /* a NULL buffer of length 0 is fine */
+		memcpy(kaddr, uaddr, len);
 	return 0;
 }
 
@@ -38,7 +39,8 @@ copyout(const void *kaddr, void *uaddr, size_t len)
 {
 	if (!copy_range_ok(uaddr, len))
 		return EFAULT;
-	memcpy(uaddr, kaddr, len);
+	if (len != 0)
+		memcpy(uaddr, kaddr, len);
 	return 0;
 }
 
