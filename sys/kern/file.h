@@ -41,8 +41,24 @@ struct file;
 struct stat;
 struct pollwait;
 
-/* fo_read/fo_write flags */
-#define FOF_UPDATE_OFFSET 0x1   /* use and advance f_offset (read, write) */
+/*
+ * fo_read/fo_write flags, and the offset protocol.
+ *
+ * FOF_UPDATE_OFFSET (read, write, readv, writev): the op takes f_lock,
+ * transfers starting at f_offset (uio_offset on entry is only a hint),
+ * stores the final uio_offset back into f_offset and drops f_lock.  It
+ * holds f_lock across the transfer, so two threads reading one shared
+ * open file never read from the same offset (Linux's f_pos_lock).  An op
+ * for a file without a position (pipes, devices) ignores the flag and
+ * must not hold f_lock while it sleeps.
+ * Without the flag (pread64, pwrite64, preadv, pwritev) the op transfers
+ * at uio_offset and leaves f_offset alone; the syscall layer has checked
+ * that the file is seekable (fo_seek != NULL) and the offset >= 0.
+ * An op that moved some bytes and then hit an error (EAGAIN, EPIPE)
+ * returns 0 with uio_resid showing the partial transfer; the syscall layer
+ * also turns such an error into the partial count.
+ */
+#define FOF_UPDATE_OFFSET 0x1
 
 /*
  * The ops vector.  Each op is called with no lock held and a reference on
@@ -53,10 +69,17 @@ struct pollwait;
 struct fileops {
 	int (*fo_read)(struct file *fp, struct uio *uio, int flags);
 	int (*fo_write)(struct file *fp, struct uio *uio, int flags);
+	/* data: for FIONREAD and FIONBIO a kernel int (the syscall layer
+	 * copies it in and out); for every other command the caller's
+	 * pointer argument, which the op copies in/out itself.  Unknown
+	 * commands: ENOTTY. */
 	int (*fo_ioctl)(struct file *fp, unsigned long cmd, void *data);
 	/* Current readiness for events (POLL* bits, plus POLLERR/POLLHUP
 	 * always); if pw is non-NULL also register pw with every wait queue
-	 * that will be woken when readiness changes (see kern/poll.h). */
+	 * that will be woken when readiness changes (see kern/poll.h).
+	 * NULL: not pollable in epoll's sense (regular files, directories):
+	 * poll and select report it always ready, epoll_ctl refuses it
+	 * with EPERM, as Linux does. */
 	int (*fo_poll)(struct file *fp, int events, struct pollwait *pw);
 	int (*fo_stat)(struct file *fp, struct stat *st);
 	/* lseek; NULL means ESPIPE.  Computes and stores f_offset. */
@@ -98,6 +121,9 @@ int fd_limit(struct filedesc *fdp);
 
 /* Look up fd in the caller's table: a referenced file, or EBADF. */
 int fd_get(int fd, struct file **ret);
+/* As fd_get, but EBADF for an O_PATH descriptor: Linux refuses those
+ * everywhere but fstat, close, dup and a few fcntl commands. */
+int fd_get_nopath(int fd, struct file **ret);
 /* Install fp at the lowest free slot >= minfd; takes a new reference. */
 int fd_install(struct file *fp, int minfd, bool cloexec, int *fdret);
 /* Install fp at exactly fd, closing what was there (dup2). */
@@ -105,6 +131,12 @@ int fd_install_at(struct file *fp, int fd, bool cloexec);
 int fd_close(int fd);
 int fd_getflags(int fd, int *flags);           /* FD_CLOEXEC */
 int fd_setflags(int fd, int flags);
-/* Call fn on each open file of a table (for proc teardown, epoll...). */
+/* Close every descriptor marked close-on-exec (for execve). */
+void fd_closeexec(struct filedesc *fdp);
+
+/* Pipes (kern/sys_pipe.c): F_GETPIPE_SZ and F_SETPIPE_SZ for fcntl.
+ * EBADF if fp is not a pipe. */
+int pipe_getsize(struct file *fp, long *ret);
+int pipe_setsize(struct file *fp, unsigned long size, long *ret);
 
 #endif

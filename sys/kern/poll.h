@@ -40,8 +40,25 @@ void waitq_add(struct waitq *wq, struct waitent *we);
 void waitq_remove(struct waitent *we);
 void waitq_wakeup(struct waitq *wq, int events);
 
-/* The registration context fo_poll receives (poll.c / epoll.c own it). */
-struct pollwait;
+/*
+ * The registration context fo_poll receives.  poll/select (sys_poll.c) and
+ * epoll (sys_epoll.c) each embed one in their own state: pollwait_add(pw,
+ * wq) calls pw_add, which hooks a waitent of theirs onto wq.  pw_file is
+ * the file being polled (poll keeps a reference on it for as long as the
+ * entries stay hooked).  A registration that cannot allocate sets
+ * pw_error (ENOMEM), which the caller reports.
+ */
+struct file;
+struct pollwait {
+	void (*pw_add)(struct pollwait *pw, struct waitq *wq);
+	struct file *pw_file;
+	int pw_error;
+};
 void pollwait_add(struct pollwait *pw, struct waitq *wq);
+
+/* epoll (sys_epoll.c): fp's last reference is gone; drop every epoll
+ * registration on it before its fo_close frees what they watch.  Called
+ * by file_rele only. */
+void epoll_file_release(struct file *fp);
 
 #endif

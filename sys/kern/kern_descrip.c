@@ -1,0 +1,607 @@
+/*
+ * Open files, descriptor tables and uio transfers.
+ *
+ * fd_get is on the path of every read, write and fstat, so it takes no
+ * lock and writes no shared cache line: it reads the table's slot array
+ * with acquire loads, then takes a reference on the file it found with a
+ * compare-and-swap that refuses a count of zero, and checks that the slot
+ * still holds that file.  Two things make that safe without RCU:
+ *
+ *  - struct file memory is type-stable: a released file goes back to a
+ *    private free list, never to kmem, until shutdown.  A lookup racing
+ *    with close may touch the refcount of a file that has been freed (the
+ *    CAS then sees zero and fails) or even reused (the CAS succeeds, the
+ *    slot re-check fails, and the reference is dropped again): both are
+ *    harmless.  Each file sits on its own cache lines, so two threads
+ *    working on two files never share one.
+ *  - a slot array that is outgrown stays allocated until the table is
+ *    freed, so a lookup that loaded the old array still reads valid
+ *    memory; the re-check goes through the current array.
+ *
+ * Everything that changes a table (install, close, dup2, flags) takes the
+ * table's fd_lock; the slot bitmap and the close-on-exec bitmap are only
+ * read under it.  Files are released (file_rele) after fd_lock is dropped,
+ * since the last release may sleep in fo_close.
+ */
+#include "kern/kern.h"
+#include "kern/proc.h"
+#include "kern/file.h"
+#include "kern/poll.h"
+
+#define FD_NBITS (8 * sizeof(unsigned long))
+#define FD_NWORDS (FD_LIMIT_DEFAULT / FD_NBITS)
+#define FD_INITIAL 64
+
+/* A slot array.  Outgrown arrays are chained on fa_retired and freed
+ * with the table, for the benefit of lockless readers. */
+struct fdarray {
+	int fa_n;                       /* [I] slots */
+	struct fdarray *fa_retired;     /* [fd_lock] older arrays */
+	struct file *fa_files[];        /* [a] read lockless, set under fd_lock */
+};
+
+struct filedesc {
+	kmutex_t fd_lock;
+	struct fdarray *fd_array;       /* [a] current array */
+	unsigned long fd_map[FD_NWORDS];        /* [fd_lock] used slots */
+	unsigned long fd_cloexec[FD_NWORDS];    /* [fd_lock] FD_CLOEXEC */
+};
+
+/* --- uio ----------------------------------------------------------------- */
+
+int
+uiomove(void *buf, size_t n, struct uio *uio)
+{
+	char *cp = buf;
+	int error = 0;
+
+	KASSERT(uio->uio_rw == UIO_READ || uio->uio_rw == UIO_WRITE);
+	while (n > 0 && uio->uio_resid > 0) {
+		struct iovec *iov = uio->uio_iov;
+		size_t cnt;
+
+		if (uio->uio_iovcnt <= 0)
+			break;
+		cnt = MIN(iov->iov_len, n);
+		if (cnt == 0) {
+			uio->uio_iov++;
+			uio->uio_iovcnt--;
+			continue;
+		}
+		if (uio->uio_segflg == UIO_SYSSPACE) {
+			if (uio->uio_rw == UIO_READ)
+				memcpy(iov->iov_base, cp, cnt);
+			else
+				memcpy(cp, iov->iov_base, cnt);
+		} else if (uio->uio_rw == UIO_READ) {
+			error = copyout(cp, iov->iov_base, cnt);
+		} else {
+			error = copyin(iov->iov_base, cp, cnt);
+		}
+		if (error)
+			break;
+		iov->iov_base = (char *)iov->iov_base + cnt;
+		iov->iov_len -= cnt;
+		uio->uio_resid -= cnt;
+		uio->uio_offset += cnt;
+		cp += cnt;
+		n -= cnt;
+	}
+	return error;
+}
+
+void
+uio_setup_sys(struct uio *uio, struct iovec *iov, void *buf, size_t len,
+    off_t off, enum uio_rw rw)
+{
+	iov->iov_base = buf;
+	iov->iov_len = len;
+	uio->uio_iov = iov;
+	uio->uio_iovcnt = 1;
+	uio->uio_offset = off;
+	uio->uio_resid = len;
+	uio->uio_rw = rw;
+	uio->uio_segflg = UIO_SYSSPACE;
+}
+
+/* --- the file cache ------------------------------------------------------ */
+
+/* A file on its own cache lines, with the raw block kmem gave us. */
+struct fileslot {
+	struct file fs_file;
+	void *fs_raw;
+	struct fileslot *fs_all;        /* [filecache_lock] every slot */
+} __attribute__((aligned(64)));
+
+#define FILESLOT_ALLOC (sizeof(struct fileslot) + 48)
+
+static kmutex_t filecache_lock;
+static struct fileslot *filecache_all;  /* [filecache_lock] */
+static struct file *filecache_free;     /* [filecache_lock] via f_data */
+
+static struct file *
+filecache_get(void)
+{
+	struct fileslot *fs;
+	struct file *fp;
+	void *raw;
+
+	mutex_enter(&filecache_lock);
+	fp = filecache_free;
+	if (fp != NULL) {
+		filecache_free = fp->f_data;
+		mutex_exit(&filecache_lock);
+		return fp;
+	}
+	mutex_exit(&filecache_lock);
+
+	raw = kmem_alloc(FILESLOT_ALLOC);
+	if (raw == NULL)
+		return NULL;
+	fs = (struct fileslot *)roundup((uintptr_t)raw, 64);
+	memset(fs, 0, sizeof(*fs));
+	fs->fs_raw = raw;
+	mutex_enter(&filecache_lock);
+	fs->fs_all = filecache_all;
+	filecache_all = fs;
+	mutex_exit(&filecache_lock);
+	return &fs->fs_file;
+}
+
+/* fp's count is zero: it can never be found again except by a racing
+ * lookup, whose CAS fails on the zero count. */
+static void
+filecache_put(struct file *fp)
+{
+	mutex_enter(&filecache_lock);
+	fp->f_data = filecache_free;
+	filecache_free = fp;
+	mutex_exit(&filecache_lock);
+}
+
+static int
+filecache_init(void)
+{
+	mutex_init(&filecache_lock);
+	return 0;
+}
+
+/*
+ * Shutdown: every process is gone, so every file should be free.  A file
+ * still held is reported and left alone (with the lock, so that its late
+ * release stays safe); kmem's own leak report will name it again.
+ */
+static void
+filecache_fini(void)
+{
+	struct fileslot *fs, **fsp = &filecache_all;
+	bool busy = false;
+
+	while ((fs = *fsp) != NULL) {
+		if (atomic_load(&fs->fs_file.f_refcnt) != 0) {
+			kprintf("file %p still open at shutdown (refcnt %u)\n",
+			    &fs->fs_file, fs->fs_file.f_refcnt);
+			busy = true;
+			fsp = &fs->fs_all;
+			continue;
+		}
+		*fsp = fs->fs_all;
+		kmem_free(fs->fs_raw, FILESLOT_ALLOC);
+	}
+	filecache_free = NULL;
+	if (!busy)
+		mutex_destroy(&filecache_lock);
+}
+
+COMPONENT(filecache, COMP_KERN, filecache_init, filecache_fini);
+
+/* --- files --------------------------------------------------------------- */
+
+int
+file_alloc(const struct fileops *ops, void *data, unsigned flag,
+    struct file **ret)
+{
+	struct file *fp;
+	struct cred *cr;
+
+	cr = cred_get();
+	if (cr == NULL)
+		return ENOMEM;
+	fp = filecache_get();
+	if (fp == NULL) {
+		cred_free(cr);
+		return ENOMEM;
+	}
+	KASSERT(atomic_load(&fp->f_refcnt) == 0);
+	fp->f_ops = ops;
+	fp->f_data = data;
+	fp->f_flag = flag;
+	fp->f_offset = 0;
+	fp->f_cred = cr;
+	fp->f_epoll = NULL;
+	mutex_init(&fp->f_lock);
+	/* Publishes the fields above to lookups that find fp. */
+	atomic_store(&fp->f_refcnt, 1);
+	*ret = fp;
+	return 0;
+}
+
+void
+file_hold(struct file *fp)
+{
+	KASSERT(atomic_load(&fp->f_refcnt) > 0);
+	atomic_inc_uint(&fp->f_refcnt);
+}
+
+/* A reference unless the count already dropped to zero. */
+static bool
+file_tryhold(struct file *fp)
+{
+	unsigned n = atomic_load(&fp->f_refcnt);
+
+	while (n != 0) {
+		if (atomic_cas(&fp->f_refcnt, &n, n + 1))
+			return true;
+	}
+	return false;
+}
+
+void
+file_rele(struct file *fp)
+{
+	unsigned n = atomic_dec_uint_nv(&fp->f_refcnt);
+
+	KASSERT(n != UINT_MAX);
+	if (n != 0)
+		return;
+	/* Registrations go before the object they watch does. */
+	if (fp->f_epoll != NULL)
+		epoll_file_release(fp);
+	KASSERT(fp->f_epoll == NULL);
+	if (fp->f_ops->fo_close != NULL)
+		fp->f_ops->fo_close(fp);
+	cred_free(fp->f_cred);
+	fp->f_cred = NULL;
+	mutex_destroy(&fp->f_lock);
+	filecache_put(fp);
+}
+
+/* --- descriptor tables ----------------------------------------------------- */
+
+static struct fdarray *
+fdarray_alloc(int n)
+{
+	struct fdarray *fa;
+
+	fa = kmem_zalloc(sizeof(*fa) + n * sizeof(struct file *));
+	if (fa != NULL)
+		fa->fa_n = n;
+	return fa;
+}
+
+static void
+fdarray_free(struct fdarray *fa)
+{
+	kmem_free(fa, sizeof(*fa) + fa->fa_n * sizeof(struct file *));
+}
+
+int
+fd_table_alloc(struct filedesc **ret)
+{
+	struct filedesc *fdp;
+
+	fdp = kmem_zalloc(sizeof(*fdp));
+	if (fdp == NULL)
+		return ENOMEM;
+	fdp->fd_array = fdarray_alloc(FD_INITIAL);
+	if (fdp->fd_array == NULL) {
+		kmem_free(fdp, sizeof(*fdp));
+		return ENOMEM;
+	}
+	mutex_init(&fdp->fd_lock);
+	*ret = fdp;
+	return 0;
+}
+
+int
+fd_limit(struct filedesc *fdp)
+{
+	return FD_LIMIT_DEFAULT;
+}
+
+static bool
+fd_bit(const unsigned long *map, int fd)
+{
+	return (map[fd / FD_NBITS] >> (fd % FD_NBITS)) & 1;
+}
+
+static void
+fd_bit_set(unsigned long *map, int fd, bool on)
+{
+	if (on)
+		map[fd / FD_NBITS] |= 1UL << (fd % FD_NBITS);
+	else
+		map[fd / FD_NBITS] &= ~(1UL << (fd % FD_NBITS));
+}
+
+/* Make the array hold slot fd.  fd_lock held. */
+static int
+fd_grow(struct filedesc *fdp, int fd)
+{
+	struct fdarray *old = fdp->fd_array, *fa;
+	int n = old->fa_n;
+
+	KASSERT(mutex_owned(&fdp->fd_lock));
+	if (fd < n)
+		return 0;
+	while (n <= fd)
+		n *= 2;
+	n = MIN(n, FD_LIMIT_DEFAULT);
+	KASSERT(fd < n);
+	fa = fdarray_alloc(n);
+	if (fa == NULL)
+		return ENOMEM;
+	memcpy(fa->fa_files, old->fa_files, old->fa_n * sizeof(struct file *));
+	fa->fa_retired = old;
+	atomic_store(&fdp->fd_array, fa);
+	return 0;
+}
+
+/* Put fp (whose new reference the caller gave) in slot fd.  fd_lock held;
+ * returns what was there for the caller to release after unlocking. */
+static struct file *
+fd_set_slot(struct filedesc *fdp, int fd, struct file *fp, bool cloexec)
+{
+	struct fdarray *fa = fdp->fd_array;
+	struct file *old;
+
+	KASSERT(mutex_owned(&fdp->fd_lock));
+	KASSERT(fd < fa->fa_n);
+	old = fa->fa_files[fd];
+	atomic_store(&fa->fa_files[fd], fp);
+	fd_bit_set(fdp->fd_map, fd, fp != NULL);
+	fd_bit_set(fdp->fd_cloexec, fd, fp != NULL && cloexec);
+	return old;
+}
+
+/* Lowest free slot >= minfd, or -1.  fd_lock held. */
+static int
+fd_find_free(struct filedesc *fdp, int minfd)
+{
+	int w, fd;
+
+	for (w = minfd / FD_NBITS; w < (int)FD_NWORDS; w++) {
+		unsigned long free = ~fdp->fd_map[w];
+
+		if (w == minfd / (int)FD_NBITS)
+			free &= ~0UL << (minfd % FD_NBITS);
+		if (free != 0) {
+			fd = w * FD_NBITS + __builtin_ctzl(free);
+			return fd < fd_limit(fdp) ? fd : -1;
+		}
+	}
+	return -1;
+}
+
+int
+fd_table_copy(struct filedesc *from, struct filedesc **ret)
+{
+	struct filedesc *fdp;
+	struct fdarray *fa;
+	int error, fd;
+
+	error = fd_table_alloc(&fdp);
+	if (error)
+		return error;
+	mutex_enter(&from->fd_lock);
+	fa = from->fd_array;
+	mutex_enter(&fdp->fd_lock);
+	error = fd_grow(fdp, fa->fa_n - 1);
+	if (error == 0) {
+		for (fd = 0; fd < fa->fa_n; fd++) {
+			struct file *fp = fa->fa_files[fd];
+
+			if (fp == NULL)
+				continue;
+			file_hold(fp);
+			fd_set_slot(fdp, fd, fp, fd_bit(from->fd_cloexec, fd));
+		}
+	}
+	mutex_exit(&fdp->fd_lock);
+	mutex_exit(&from->fd_lock);
+	if (error) {
+		fd_table_free(fdp);
+		return error;
+	}
+	*ret = fdp;
+	return 0;
+}
+
+/*
+ * No thread uses the table any more (the process is exiting and its
+ * threads have been turned away), so slots can be emptied one by one
+ * and each file released outside the lock.
+ */
+void
+fd_table_free(struct filedesc *fdp)
+{
+	struct fdarray *fa, *next;
+	int fd;
+
+	for (fd = 0; fd < fdp->fd_array->fa_n; fd++) {
+		struct file *fp;
+
+		mutex_enter(&fdp->fd_lock);
+		fp = fd_set_slot(fdp, fd, NULL, false);
+		mutex_exit(&fdp->fd_lock);
+		if (fp != NULL)
+			file_rele(fp);
+	}
+	for (fa = fdp->fd_array; fa != NULL; fa = next) {
+		next = fa->fa_retired;
+		fdarray_free(fa);
+	}
+	mutex_destroy(&fdp->fd_lock);
+	kmem_free(fdp, sizeof(*fdp));
+}
+
+void
+fd_closeexec(struct filedesc *fdp)
+{
+	int fd;
+
+	for (fd = 0; fd < fdp->fd_array->fa_n; fd++) {
+		struct file *fp = NULL;
+
+		mutex_enter(&fdp->fd_lock);
+		if (fd_bit(fdp->fd_cloexec, fd))
+			fp = fd_set_slot(fdp, fd, NULL, false);
+		mutex_exit(&fdp->fd_lock);
+		if (fp != NULL)
+			file_rele(fp);
+	}
+}
+
+static struct filedesc *
+fd_curtable(void)
+{
+	return curproc()->p_fd;
+}
+
+int
+fd_get(int fd, struct file **ret)
+{
+	struct filedesc *fdp = fd_curtable();
+	struct fdarray *fa;
+	struct file *fp;
+
+	for (;;) {
+		fa = atomic_load(&fdp->fd_array);
+		if ((unsigned)fd >= (unsigned)fa->fa_n)
+			return EBADF;
+		fp = atomic_load(&fa->fa_files[fd]);
+		if (fp == NULL)
+			return EBADF;
+		if (!file_tryhold(fp))
+			continue;       /* being closed: look again */
+		fa = atomic_load(&fdp->fd_array);
+		if (__predict_true(atomic_load(&fa->fa_files[fd]) == fp)) {
+			*ret = fp;
+			return 0;
+		}
+		file_rele(fp);          /* the slot changed under us */
+	}
+}
+
+int
+fd_get_nopath(int fd, struct file **ret)
+{
+	struct file *fp;
+	int error;
+
+	error = fd_get(fd, &fp);
+	if (error)
+		return error;
+	if (__predict_false(atomic_load(&fp->f_flag) & O_PATH)) {
+		file_rele(fp);
+		return EBADF;
+	}
+	*ret = fp;
+	return 0;
+}
+
+int
+fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
+{
+	struct filedesc *fdp = fd_curtable();
+	struct file *old;
+	int fd, error;
+
+	if (minfd < 0 || minfd >= fd_limit(fdp))
+		return EINVAL;
+	mutex_enter(&fdp->fd_lock);
+	fd = fd_find_free(fdp, minfd);
+	if (fd < 0) {
+		error = EMFILE;
+		goto out;
+	}
+	error = fd_grow(fdp, fd);
+	if (error)
+		goto out;
+	file_hold(fp);
+	old = fd_set_slot(fdp, fd, fp, cloexec);
+	KASSERT(old == NULL);
+	*fdret = fd;
+out:
+	mutex_exit(&fdp->fd_lock);
+	return error;
+}
+
+int
+fd_install_at(struct file *fp, int fd, bool cloexec)
+{
+	struct filedesc *fdp = fd_curtable();
+	struct file *old;
+	int error;
+
+	if (fd < 0 || fd >= fd_limit(fdp))
+		return EBADF;
+	mutex_enter(&fdp->fd_lock);
+	error = fd_grow(fdp, fd);
+	if (error) {
+		mutex_exit(&fdp->fd_lock);
+		return error;
+	}
+	file_hold(fp);
+	old = fd_set_slot(fdp, fd, fp, cloexec);
+	mutex_exit(&fdp->fd_lock);
+	if (old != NULL)
+		file_rele(old);
+	return 0;
+}
+
+int
+fd_close(int fd)
+{
+	struct filedesc *fdp = fd_curtable();
+	struct file *fp = NULL;
+
+	mutex_enter(&fdp->fd_lock);
+	if (fd >= 0 && fd < fdp->fd_array->fa_n)
+		fp = fd_set_slot(fdp, fd, NULL, false);
+	mutex_exit(&fdp->fd_lock);
+	if (fp == NULL)
+		return EBADF;
+	file_rele(fp);
+	return 0;
+}
+
+int
+fd_getflags(int fd, int *flags)
+{
+	struct filedesc *fdp = fd_curtable();
+	int error = EBADF;
+
+	mutex_enter(&fdp->fd_lock);
+	if (fd >= 0 && fd < fdp->fd_array->fa_n && fd_bit(fdp->fd_map, fd)) {
+		*flags = fd_bit(fdp->fd_cloexec, fd) ? FD_CLOEXEC : 0;
+		error = 0;
+	}
+	mutex_exit(&fdp->fd_lock);
+	return error;
+}
+
+int
+fd_setflags(int fd, int flags)
+{
+	struct filedesc *fdp = fd_curtable();
+	int error = EBADF;
+
+	mutex_enter(&fdp->fd_lock);
+	if (fd >= 0 && fd < fdp->fd_array->fa_n && fd_bit(fdp->fd_map, fd)) {
+		fd_bit_set(fdp->fd_cloexec, fd, (flags & FD_CLOEXEC) != 0);
+		error = 0;
+	}
+	mutex_exit(&fdp->fd_lock);
+	return error;
+}
