@@ -263,7 +263,15 @@ kmem_slab_grow(unsigned c)
 	s->ks_next = kmem_slabs;
 	kmem_slabs = s;
 	end = (char *)s + KMEM_SLAB_SIZE - bsize;
-	for (p = (char *)(s + 1); p <= end; p += bsize) {
+	/*
+	 * Blocks whose size is a multiple of the cache line start on a line,
+	 * so a structure padded to lines (struct lwp) never shares one with
+	 * another thread's.
+	 */
+	p = (char *)(s + 1);
+	if (bsize % 64 == 0)
+		p = (char *)s + roundup(sizeof(*s), 64);
+	for (; p <= end; p += bsize) {
 		struct kmem_freeblk *b = (struct kmem_freeblk *)p;
 		b->next = kmem_depot[c];
 		kmem_depot[c] = b;
