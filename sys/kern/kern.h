@@ -157,7 +157,9 @@ struct lwp {
 	int l_syscall;                  /* [l] system call in progress, or -1 */
 	int l_flags;                    /* [l] LW_* */
 	LIST_ENTRY(lwp) l_list;         /* [lwp_lock] all lwps */
-} __attribute__((aligned(64)));     /* written on every call: own cache line */
+};
+/* Written on every call: allocated whole cache lines (kern_lwp.c). */
+#define LWP_ALLOC_SIZE roundup(sizeof(struct lwp), 64)
 #define LW_KTHREAD 0x1
 /* [l]: touched only by the lwp's own host thread. */
 

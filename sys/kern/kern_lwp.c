@@ -38,7 +38,7 @@ lwp_init(void)
 int
 lwp_alloc(struct proc *p, int flags, struct lwp **ret)
 {
-	struct lwp *l = kmem_zalloc(sizeof(*l));
+	struct lwp *l = kmem_zalloc(LWP_ALLOC_SIZE);
 
 	if (l == NULL)
 		return ENOMEM;
@@ -62,7 +62,7 @@ lwp_free(struct lwp *l)
 	LIST_REMOVE(l, l_list);
 	mutex_exit(&lwp_lock);
 	proc_rele(l->l_proc);
-	kmem_free(l, sizeof(*l));
+	kmem_free(l, LWP_ALLOC_SIZE);
 }
 
 struct lwp *
@@ -117,7 +117,7 @@ lwp_fini(void)
 		/* Another thread's lwp cannot hold a CPU: no call is running. */
 		l->l_cpu = NULL;
 		proc_rele(l->l_proc);
-		kmem_free(l, sizeof(*l));
+		kmem_free(l, LWP_ALLOC_SIZE);
 		mutex_enter(&lwp_lock);
 	}
 	mutex_exit(&lwp_lock);

@@ -459,11 +459,9 @@ fcntl_file(int fd, struct file *fp, int cmd, unsigned long arg, long *ret)
 	case F_SETFD:
 		return fd_setflags(fd, (int)(arg & FD_CLOEXEC));
 	case F_GETFL:
+		/* O_LARGEFILE is in f_flag where Linux reports it: the VFS
+		 * sets it on every open but O_PATH; pipes and epoll lack it. */
 		*ret = atomic_load(&fp->f_flag) & ~GETFL_HIDE;
-		/* x86-64 open(2) always adds O_LARGEFILE; pipes and anon
-		 * files do not have it. */
-		if (fp->f_ops->fo_vnode != NULL)
-			*ret |= O_LARGEFILE;
 		return 0;
 	case F_SETFL:
 		return fcntl_setfl(fp, arg);
