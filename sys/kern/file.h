@@ -81,6 +81,7 @@ struct fileops {
 	 * poll and select report it always ready, epoll_ctl refuses it
 	 * with EPERM, as Linux does. */
 	int (*fo_poll)(struct file *fp, int events, struct pollwait *pw);
+	/* Fill all of *st, padding included (it is copied out whole). */
 	int (*fo_stat)(struct file *fp, struct stat *st);
 	/* lseek; NULL means ESPIPE.  Computes and stores f_offset. */
 	int (*fo_seek)(struct file *fp, off_t off, int whence, off_t *newoff);

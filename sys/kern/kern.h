@@ -61,6 +61,16 @@ void panic(const char *fmt, ...) __printflike(1, 2) __noreturn;
 	} while (0)
 #define CTASSERT(e) _Static_assert(e, #e)
 
+/*
+ * DIAGNOSTIC kernels (the sanitizer build, or -DPITH_DEBUG) also track
+ * lock owners, so mutex_owned() names the holder; others only know that a
+ * lock is held, which keeps the system-call fast paths free of
+ * owner bookkeeping.
+ */
+#if defined(PITH_SAN) || defined(PITH_DEBUG)
+#define DIAGNOSTIC 1
+#endif
+
 /* --- memory (kern/kmem.c) ----------------------------------------------- */
 
 /*
@@ -90,12 +100,12 @@ size_t kmem_inuse(void);
  */
 typedef struct kmutex {
 	unsigned mtx_state;             /* [a] 0 free, 1 held, 2 held + waiters */
-	struct lwp *mtx_owner;          /* for mutex_owned() assertions */
+	struct lwp *mtx_owner;          /* DIAGNOSTIC: the holder */
 } kmutex_t;
 
 typedef struct krwlock {
 	unsigned rw_state;              /* [a] writer, waiters, reader count */
-	struct lwp *rw_writer;          /* for rw_write_held() */
+	struct lwp *rw_writer;          /* DIAGNOSTIC: the writer */
 } krwlock_t;
 
 typedef struct kcondvar {
@@ -108,6 +118,7 @@ void mutex_destroy(kmutex_t *m);
 void mutex_enter(kmutex_t *m);
 bool mutex_tryenter(kmutex_t *m);
 void mutex_exit(kmutex_t *m);
+/* Held by the caller (DIAGNOSTIC) or by anyone (otherwise): for KASSERT. */
 bool mutex_owned(const kmutex_t *m);
 
 #define RW_READER 0
@@ -239,8 +250,41 @@ uint32_t cprng_u32(void);
  * check ranges.  copyinstr fails with ENAMETOOLONG if no NUL is found in
  * len bytes.
  */
-int copyin(const void *uaddr, void *kaddr, size_t len);
-int copyout(const void *kaddr, void *uaddr, size_t len);
+#define COPY_LOWEST 4096ul                   /* the NULL page and below */
+#define COPY_USER_TOP 0x0000800000000000ul   /* canonical lower half */
+
+static inline bool
+copy_range_ok(const void *uaddr, size_t len)
+{
+	uintptr_t a = (uintptr_t)uaddr;
+
+	if (len == 0)
+		return true;
+	return a >= COPY_LOWEST && a < COPY_USER_TOP &&
+	    len <= COPY_USER_TOP - a;
+}
+
+/* Inline so that fixed-size copies (a struct stat) become plain moves. */
+static inline int
+copyin(const void *uaddr, void *kaddr, size_t len)
+{
+	if (!copy_range_ok(uaddr, len))
+		return EFAULT;
+	if (len != 0)           /* a NULL buffer of length 0 is fine */
+		memcpy(kaddr, uaddr, len);
+	return 0;
+}
+
+static inline int
+copyout(const void *kaddr, void *uaddr, size_t len)
+{
+	if (!copy_range_ok(uaddr, len))
+		return EFAULT;
+	if (len != 0)
+		memcpy(uaddr, kaddr, len);
+	return 0;
+}
+
 int copyinstr(const char *uaddr, char *kaddr, size_t len, size_t *done);
 
 /* --- components and boot (kern/init_main.c) ------------------------------ */

@@ -10,40 +10,6 @@
  */
 #include "kern/kern.h"
 
-#define COPY_LOWEST 4096ul
-#define COPY_USER_TOP 0x0000800000000000ul
-
-static inline bool
-copy_range_ok(const void *uaddr, size_t len)
-{
-	uintptr_t a = (uintptr_t)uaddr;
-
-	if (len == 0)
-		return true;
-	return a >= COPY_LOWEST && a < COPY_USER_TOP &&
-	    len <= COPY_USER_TOP - a;
-}
-
-int
-copyin(const void *uaddr, void *kaddr, size_t len)
-{
-	if (!copy_range_ok(uaddr, len))
-		return EFAULT;
-	if (len != 0)           /* a NULL buffer of length 0 is fine */
-		memcpy(kaddr, uaddr, len);
-	return 0;
-}
-
-int
-copyout(const void *kaddr, void *uaddr, size_t len)
-{
-	if (!copy_range_ok(uaddr, len))
-		return EFAULT;
-	if (len != 0)
-		memcpy(uaddr, kaddr, len);
-	return 0;
-}
-
 /*
  * Copy a NUL-terminated string of at most len bytes including the NUL.
  * *done (if not NULL) gets the bytes copied including the NUL.

@@ -24,6 +24,8 @@
  *
  * Threads without an lwp (early boot, platform threads) may use all of
  * these; they never hold a CPU, and are recorded as owner LOCK_NOLWP.
+ * Owners are recorded only in DIAGNOSTIC kernels: finding the current lwp
+ * is a hypercall, and the fast paths of fstat or open take several locks.
  */
 #include "kern/kern.h"
 #include "kern/kern_private.h"
@@ -134,7 +136,9 @@ mutex_enter_slow(kmutex_t *m, struct lwp *self)
 	unsigned z;
 	bool held;
 
+#ifdef DIAGNOSTIC
 	KASSERT(m->mtx_owner != self || self == LOCK_NOLWP);
+#endif
 	/* The holder is probably on the other CPU and nearly done. */
 	for (int i = 0; i < LOCK_SPINS; i++) {
 		lock_pause();
@@ -156,13 +160,14 @@ mutex_enter_slow(kmutex_t *m, struct lwp *self)
 void
 mutex_enter(kmutex_t *m)
 {
-	struct lwp *self = lock_self();
 	unsigned z = 0;
 
 	if (__predict_false(!__atomic_compare_exchange_n(&m->mtx_state, &z, 1,
 	    0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)))
-		mutex_enter_slow(m, self);
-	m->mtx_owner = self;
+		mutex_enter_slow(m, lock_self());
+#ifdef DIAGNOSTIC
+	m->mtx_owner = lock_self();
+#endif
 }
 
 bool
@@ -173,15 +178,21 @@ mutex_tryenter(kmutex_t *m)
 	if (!__atomic_compare_exchange_n(&m->mtx_state, &z, 1, 0,
 	    __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
 		return false;
+#ifdef DIAGNOSTIC
 	m->mtx_owner = lock_self();
+#endif
 	return true;
 }
 
 void
 mutex_exit(kmutex_t *m)
 {
+#ifdef DIAGNOSTIC
 	KASSERT(m->mtx_owner == lock_self());
 	m->mtx_owner = NULL;
+#else
+	KASSERT(m->mtx_state != 0);
+#endif
 	if (__predict_false(__atomic_exchange_n(&m->mtx_state, 0,
 	    __ATOMIC_RELEASE) == 2))
 		sleepq_wakeall(m);
@@ -190,7 +201,11 @@ mutex_exit(kmutex_t *m)
 bool
 mutex_owned(const kmutex_t *m)
 {
+#ifdef DIAGNOSTIC
 	return m->mtx_owner == lock_self();
+#else
+	return __atomic_load_n(&m->mtx_state, __ATOMIC_RELAXED) != 0;
+#endif
 }
 
 /* --- reader-writer locks ------------------------------------------------- */
@@ -262,15 +277,16 @@ rw_enter_slow(krwlock_t *rw, bool write, struct lwp *self)
 void
 rw_enter(krwlock_t *rw, int op)
 {
-	struct lwp *self = lock_self();
 	bool write = op == RW_WRITER;
 	unsigned s = __atomic_load_n(&rw->rw_state, __ATOMIC_RELAXED);
 
 	KASSERT(op == RW_READER || op == RW_WRITER);
 	if (__predict_false(!rw_try(rw, write, &s)))
-		rw_enter_slow(rw, write, self);
+		rw_enter_slow(rw, write, lock_self());
+#ifdef DIAGNOSTIC
 	if (write)
-		rw->rw_writer = self;
+		rw->rw_writer = lock_self();
+#endif
 }
 
 void
@@ -278,14 +294,19 @@ rw_exit(krwlock_t *rw)
 {
 	unsigned s;
 
-	if (rw->rw_writer != NULL) {
+	/* Holding it, we see RW_WRITE exactly when we are the writer. */
+	if (__atomic_load_n(&rw->rw_state, __ATOMIC_RELAXED) & RW_WRITE) {
+#ifdef DIAGNOSTIC
 		KASSERT(rw->rw_writer == lock_self());
 		rw->rw_writer = NULL;
+#endif
 		s = __atomic_exchange_n(&rw->rw_state, 0, __ATOMIC_RELEASE);
 		if (s & RW_WAITERS)
 			sleepq_wakeall(rw);
 		return;
 	}
+	KASSERT((__atomic_load_n(&rw->rw_state, __ATOMIC_RELAXED) &
+	    RW_READERS) != 0);
 	s = __atomic_sub_fetch(&rw->rw_state, 1, __ATOMIC_RELEASE);
 	/* Last reader out with waiters: clear the flag and wake them. */
 	if (__predict_false(s == RW_WAITERS) &&
@@ -297,7 +318,11 @@ rw_exit(krwlock_t *rw)
 bool
 rw_write_held(const krwlock_t *rw)
 {
+#ifdef DIAGNOSTIC
 	return rw->rw_writer == lock_self();
+#else
+	return (__atomic_load_n(&rw->rw_state, __ATOMIC_RELAXED) & RW_WRITE) != 0;
+#endif
 }
 
 /* --- condition variables ------------------------------------------------- */

@@ -312,9 +312,11 @@ sys_fstat(int fd, struct stat *ust)
 	error = fd_get(fd, &fp);
 	if (error)
 		return -error;
-	memset(&st, 0, sizeof(st));
+	/* Every fo_stat fills the whole structure. */
 	if (fp->f_ops->fo_stat != NULL)
 		error = fp->f_ops->fo_stat(fp, &st);
+	else
+		memset(&st, 0, sizeof(st));
 	file_rele(fp);
 	if (error == 0)
 		error = copyout(&st, ust, sizeof(st));

@@ -110,6 +110,7 @@ struct vnodeops {
 	 */
 	int (*vop_readdir)(struct vnode *vp, struct uio *uio);
 	int (*vop_readlink)(struct vnode *vp, struct uio *uio);
+	/* Fill every field of *va (it is not cleared first: fstat path). */
 	int (*vop_getattr)(struct vnode *vp, struct vattr *va);
 	/* Set the fields named by mask (VA_*).  VA_SIZE truncates/extends.
 	 * The file system updates ctime itself when anything changes. */
