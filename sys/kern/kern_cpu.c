@@ -8,13 +8,16 @@
  *
  * Taking a CPU is one CAS on ci_owner, first on the CPU the lwp last ran
  * on (its caches are warm there), then on every other; releasing is one
- * store.  When all are busy the caller sleeps on cpu_wait_cv; a releasing
- * thread signals only if someone sleeps (cpu_nwaiters), and both sides use
- * sequentially consistent operations so that the releaser either sees the
- * waiter's count or the waiter's rescan sees the freed CPU.
+ * plain store.  When all are busy the caller sleeps on cpu_wait_cv; a
+ * releasing thread signals only if someone sleeps (cpu_nwaiters).  Without
+ * a fence between the store and that check the two can cross, so a waiter
+ * also rescans every millisecond: rare latency rather than a fence on
+ * every system call.
  */
 #include "kern/kern.h"
 #include "kern_private.h"
+
+#define CPU_WAIT_RECHECK_NS 1000000    /* see cpu_enter_slow */
 
 static struct cpu_info cpu_infos[MAXCPUS];
 static unsigned cpu_n;                  /* [I] after boot */
@@ -100,8 +103,15 @@ cpu_enter_slow(struct lwp *l)
 		return ci;
 	hyp_mutex_enter(&cpu_wait_lock);
 	__atomic_add_fetch(&cpu_nwaiters, 1, __ATOMIC_SEQ_CST);
+	/*
+	 * cpu_leave's release is a plain store, so it can miss a waiter
+	 * that arrives at the same instant; the bounded wait turns that
+	 * rare race into a millisecond's delay instead of a fence on every
+	 * system call.
+	 */
 	while ((ci = cpu_scan(l)) == NULL)
-		hyp_cond_wait(&cpu_wait_cv, &cpu_wait_lock);
+		(void)hyp_cond_timedwait(&cpu_wait_cv, &cpu_wait_lock,
+		    hyp_clock_ns(HYP_CLOCK_MONOTONIC) + CPU_WAIT_RECHECK_NS);
 	__atomic_sub_fetch(&cpu_nwaiters, 1, __ATOMIC_SEQ_CST);
 	hyp_mutex_exit(&cpu_wait_lock);
 	return ci;
@@ -126,8 +136,8 @@ cpu_leave(struct lwp *l)
 	KASSERT(ci != NULL && ci->ci_owner == l);
 	l->l_lastcpu = ci;
 	l->l_cpu = NULL;
-	__atomic_store_n(&ci->ci_owner, NULL, __ATOMIC_SEQ_CST);
-	if (__predict_false(__atomic_load_n(&cpu_nwaiters, __ATOMIC_SEQ_CST))) {
+	__atomic_store_n(&ci->ci_owner, NULL, __ATOMIC_RELEASE);
+	if (__predict_false(__atomic_load_n(&cpu_nwaiters, __ATOMIC_RELAXED))) {
 		hyp_mutex_enter(&cpu_wait_lock);
 		hyp_cond_signal(&cpu_wait_cv);
 		hyp_mutex_exit(&cpu_wait_lock);

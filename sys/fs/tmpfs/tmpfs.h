@@ -83,6 +83,7 @@ struct tmpfs_mount;
 
 struct tmpfs_node {
 	kmutex_t tn_lock;
+	unsigned tn_gen;                        /* [n,a] bumped at each unlock */
 	struct tmpfs_mount *tn_mount;           /* [I] */
 	uint64_t tn_ino;                        /* [I] */
 	enum vtype tn_type;                     /* [I] */
@@ -167,5 +168,42 @@ int tmpfs_reg_allocate(struct tmpfs_node *tn, int mode, off_t off, off_t len);
 int tmpfs_reg_seekhole(struct tmpfs_node *tn, off_t off, int whence,
     off_t *ret);
 void tmpfs_reg_free(struct tmpfs_node *tn);
+
+/*
+ * tn_lock doubles as a sequence lock for getattr, the fstat path: every
+ * release bumps tn_gen, so a reader that saw the lock free and tn_gen
+ * unchanged before and after copying the attributes read a consistent
+ * snapshot without writing to the node's cache line.  Writers change
+ * attributes only between tmpfs_node_lock and tmpfs_node_unlock.
+ */
+static inline void
+tmpfs_node_lock(struct tmpfs_node *tn)
+{
+	mutex_enter(&tn->tn_lock);
+}
+
+static inline void
+tmpfs_node_unlock(struct tmpfs_node *tn)
+{
+	__atomic_store_n(&tn->tn_gen, tn->tn_gen + 1, __ATOMIC_RELEASE);
+	mutex_exit(&tn->tn_lock);
+}
+
+/* Begin a lock-free read: false if a writer holds the node. */
+static inline bool
+tmpfs_node_read_begin(struct tmpfs_node *tn, unsigned *gen)
+{
+	*gen = __atomic_load_n(&tn->tn_gen, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&tn->tn_lock.mtx_state, __ATOMIC_ACQUIRE) == 0;
+}
+
+/* End it: true if nothing changed while reading. */
+static inline bool
+tmpfs_node_read_end(struct tmpfs_node *tn, unsigned gen)
+{
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return __atomic_load_n(&tn->tn_lock.mtx_state, __ATOMIC_RELAXED) == 0 &&
+	    __atomic_load_n(&tn->tn_gen, __ATOMIC_RELAXED) == gen;
+}
 
 #endif

@@ -183,11 +183,11 @@ tmpfs_node_touch(struct tmpfs_node *tn, bool m, bool c)
 void
 tmpfs_node_addlink(struct tmpfs_node *tn, int delta)
 {
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	KASSERT(delta > 0 || tn->tn_nlink >= (nlink_t)-delta);
 	tn->tn_nlink += delta;
 	tmpfs_node_touch(tn, false, true);
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 }
 
 /* Linux's relatime: update atime if it is older than mtime/ctime or a day. */
@@ -399,19 +399,19 @@ tmpfs_dir_attach(struct tmpfs_node *dn, struct tmpfs_dirent *de,
 	if (d->td_count > d->td_hashsize)
 		(void)tmpfs_dir_rehash(d, 2 * d->td_hashsize);
 
-	mutex_enter(&dn->tn_lock);
+	tmpfs_node_lock(dn);
 	dn->tn_size += TMPFS_DIRENT_BOGOSIZE;
 	if (tn->tn_type == VDIR)
 		dn->tn_nlink++;
 	tmpfs_node_touch(dn, true, true);
-	mutex_exit(&dn->tn_lock);
+	tmpfs_node_unlock(dn);
 	if (tn->tn_type == VDIR)
 		tn->tn_dir.td_parent = dn;
 	/* No ctime change here: a new node keeps its birth time in all
 	 * four stamps, as Linux; link and rename touch it themselves. */
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	tn->tn_nlink++;
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 }
 
 /* Make sure dn has a hash table, so that attach cannot fail. */
@@ -449,12 +449,12 @@ tmpfs_dir_detach(struct tmpfs_node *dn, struct tmpfs_dirent *de)
 	    d->td_count < d->td_hashsize / 8)
 		(void)tmpfs_dir_rehash(d, d->td_hashsize / 2);
 
-	mutex_enter(&dn->tn_lock);
+	tmpfs_node_lock(dn);
 	dn->tn_size -= TMPFS_DIRENT_BOGOSIZE;
 	if (tn->tn_type == VDIR)
 		dn->tn_nlink--;
 	tmpfs_node_touch(dn, true, true);
-	mutex_exit(&dn->tn_lock);
+	tmpfs_node_unlock(dn);
 	tmpfs_node_addlink(tn, -1);
 }
 

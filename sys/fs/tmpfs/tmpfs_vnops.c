@@ -267,12 +267,12 @@ tmpfs_rename_exchange(struct tmpfs_node *fdn, struct tmpfs_dirent *fde,
 	}
 	tmpfs_node_addlink(fn, 0);      /* ctime */
 	tmpfs_node_addlink(tn, 0);
-	mutex_enter(&fdn->tn_lock);
+	tmpfs_node_lock(fdn);
 	tmpfs_node_touch(fdn, true, true);
-	mutex_exit(&fdn->tn_lock);
-	mutex_enter(&tdn->tn_lock);
+	tmpfs_node_unlock(fdn);
+	tmpfs_node_lock(tdn);
 	tmpfs_node_touch(tdn, true, true);
-	mutex_exit(&tdn->tn_lock);
+	tmpfs_node_unlock(tdn);
 	return 0;
 }
 
@@ -380,9 +380,9 @@ tmpfs_readdir(struct vnode *vp, struct uio *uio)
 out:
 	if (error == ENOSPC)
 		error = n == 0 ? EINVAL : 0;
-	mutex_enter(&dn->tn_lock);
+	tmpfs_node_lock(dn);
 	tmpfs_node_accessed(dn);
-	mutex_exit(&dn->tn_lock);
+	tmpfs_node_unlock(dn);
 	return error;
 }
 
@@ -396,19 +396,15 @@ tmpfs_readlink(struct vnode *vp, struct uio *uio)
 		return EINVAL;
 	error = uiomove(tn->tn_lnk.tl_target,
 	    MIN(tn->tn_lnk.tl_len, uio->uio_resid), uio);
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	tmpfs_node_accessed(tn);
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
-static int
-tmpfs_getattr(struct vnode *vp, struct vattr *va)
+static void
+tmpfs_getattr_copy(struct vnode *vp, struct tmpfs_node *tn, struct vattr *va)
 {
-	struct tmpfs_node *tn = VP_TO_TN(vp);
-
-	/* Every field is set below; no clearing first (fstat's path). */
-	mutex_enter(&tn->tn_lock);
 	va->va_type = tn->tn_type;
 	va->va_mode = tn->tn_mode;
 	va->va_nlink = tn->tn_nlink;
@@ -425,7 +421,26 @@ tmpfs_getattr(struct vnode *vp, struct vattr *va)
 	va->va_mtime = tn->tn_mtime;
 	va->va_ctime = tn->tn_ctime;
 	va->va_btime = tn->tn_btime;
-	mutex_exit(&tn->tn_lock);
+}
+
+/*
+ * Every field is set (no clearing first).  Read without the lock when no
+ * writer is about (see tmpfs_node_read_begin), else under it.
+ */
+static int
+tmpfs_getattr(struct vnode *vp, struct vattr *va)
+{
+	struct tmpfs_node *tn = VP_TO_TN(vp);
+	unsigned gen;
+
+	if (tmpfs_node_read_begin(tn, &gen)) {
+		tmpfs_getattr_copy(vp, tn, va);
+		if (tmpfs_node_read_end(tn, gen))
+			return 0;
+	}
+	tmpfs_node_lock(tn);
+	tmpfs_getattr_copy(vp, tn, va);
+	tmpfs_node_unlock(tn);
 	return 0;
 }
 
@@ -440,7 +455,7 @@ tmpfs_setattr(struct vnode *vp, const struct vattr *va, int mask)
 	bool changed = (mask & ~VA_SIZE) != 0;
 	int error = 0;
 
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	if (mask & VA_SIZE) {
 		if (tn->tn_type == VDIR) {
 			error = EISDIR;
@@ -473,7 +488,7 @@ tmpfs_setattr(struct vnode *vp, const struct vattr *va, int mask)
 	else if (changed)
 		tmpfs_node_touch(tn, false, true);
 out:
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
@@ -496,9 +511,9 @@ tmpfs_read(struct vnode *vp, struct uio *uio, int ioflag)
 	error = tmpfs_rw_check(tn);
 	if (error)
 		return error;
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	error = tmpfs_reg_read(tn, uio);
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
@@ -511,9 +526,9 @@ tmpfs_write(struct vnode *vp, struct uio *uio, int ioflag)
 	error = tmpfs_rw_check(tn);
 	if (error)
 		return error;
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	error = tmpfs_reg_write(tn, uio, ioflag);
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
@@ -533,9 +548,9 @@ tmpfs_allocate(struct vnode *vp, int mode, off_t off, off_t len)
 		return EISDIR;
 	if (tn->tn_type != VREG)
 		return ENODEV;
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	error = tmpfs_reg_allocate(tn, mode, off, len);
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
@@ -545,7 +560,7 @@ tmpfs_seekhole(struct vnode *vp, off_t off, int whence, off_t *ret)
 	struct tmpfs_node *tn = VP_TO_TN(vp);
 	int error = 0;
 
-	mutex_enter(&tn->tn_lock);
+	tmpfs_node_lock(tn);
 	if (tn->tn_type == VREG) {
 		error = tmpfs_reg_seekhole(tn, off, whence, ret);
 	} else if (off < 0 || (uint64_t)off >= tn->tn_size) {
@@ -554,7 +569,7 @@ tmpfs_seekhole(struct vnode *vp, off_t off, int whence, off_t *ret)
 		/* Anything else is all data. */
 		*ret = whence == SEEK_DATA ? off : (off_t)tn->tn_size;
 	}
-	mutex_exit(&tn->tn_lock);
+	tmpfs_node_unlock(tn);
 	return error;
 }
 
