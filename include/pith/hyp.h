@@ -169,10 +169,53 @@ int hyp_cond_timedwait(struct hyp_cond *c, struct hyp_mutex *m,
 void hyp_cond_signal(struct hyp_cond *c);
 void hyp_cond_broadcast(struct hyp_cond *c);
 
+/* --- Block I/O ------------------------------------------------------------ */
+
+/*
+ * A block device of the host: an image file on the hosted platform,
+ * virtio-blk on bare metal.  Byte-addressed; the kernel's buffer cache
+ * decides the block size.  The platform owns struct hyp_bio; the kernel
+ * holds the pointer from hyp_bio_open until hyp_bio_close.  One handle may
+ * be used by several threads at once (reads and writes at distinct
+ * offsets do not interfere).
+ */
+struct hyp_bio;
+
+#define HYP_BIO_RDONLY 0x1      /* open for reading only */
+
+/*
+ * Open the device called name (a host path when hosted) and store its
+ * size in bytes in *size.  A writable open takes an exclusive lock on the
+ * device and a read-only one a shared lock, so that two writers (in this
+ * or another process) cannot corrupt one image: EBUSY if the lock is held.
+ * Other errors: ENOENT, EACCES, EROFS (writable open of a read-only
+ * device), EISDIR, ENOMEM, EIO.  May block.
+ */
+int hyp_bio_open(const char *name, int flags, struct hyp_bio **ret,
+    unsigned long long *size);
+/*
+ * Read len bytes at byte offset off into buf (the caller's).  Returns 0
+ * when every byte was read, EIO on a host error or a range past the end of
+ * the device.  May block.
+ */
+int hyp_bio_read(struct hyp_bio *b, unsigned long long off, void *buf,
+    hyp_size_t len);
+/*
+ * Write len bytes from buf at off.  Returns 0 when every byte was handed
+ * to the host (not yet durable: see hyp_bio_sync), EBADF on a read-only
+ * handle, ENOSPC or EIO.  May block.
+ */
+int hyp_bio_write(struct hyp_bio *b, unsigned long long off, const void *buf,
+    hyp_size_t len);
+/* Make every completed write durable (fdatasync).  0 or EIO.  May block. */
+int hyp_bio_sync(struct hyp_bio *b);
+/* Release the lock and the handle; does not sync.  May block. */
+void hyp_bio_close(struct hyp_bio *b);
+
 /*
  * Reserved for the calls to come, each with its own version bump:
- * block I/O (hyp_bio_*), network frames (hyp_netif_*), bus access on bare
- * metal and Xen (hyp_bus_*).
+ * network frames (hyp_netif_*), bus access on bare metal and Xen
+ * (hyp_bus_*).
  */
 
 #endif /* PITH_HYP_H */

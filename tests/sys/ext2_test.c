@@ -866,8 +866,15 @@ test_malformed(void)
 		ok(pith_names(MNT "/sub", (char (*)[256])junk, 8) < 0 &&
 		    errno == EIO, "rec_len 0: EIO, no loop");
 		pumount();
+		/* Found on a writable mount, it marks the file system. */
+		pmount(img, 0);
+		pith_names(MNT "/sub", (char (*)[256])junk, 8);
+		pumount();
+		errno = 0;
+		ok(pmount(img, 0) < 0 && errno == EROFS,
+		    "corruption found writable: error state set, rw refused");
 	} else {
-		skip(2, "debugfs cannot find a directory block");
+		skip(3, "debugfs cannot find a directory block");
 	}
 
 	/* Inode table garbage: find the root inode table via debugfs. */

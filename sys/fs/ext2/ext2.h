@@ -207,6 +207,7 @@ struct ext2_mount {
 	bool em_sbdirty;                /* [e] em_sb changed since written */
 	bool em_warned;                 /* [e] corruption reported once */
 	uint32_t em_dirgoal;            /* [e] next group for a directory */
+	uint32_t em_lastalloc;          /* [e] last block allocated */
 };
 
 /* One inode in memory: the vnode's v_data.  All fields [e]. */

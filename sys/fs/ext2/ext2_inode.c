@@ -388,9 +388,16 @@ ext2_goal(struct ext2_node *en)
 {
 	struct ext2_mount *em = en->en_mount;
 
+	uint32_t g = (en->en_ino - 1) / em->em_ipg;
+
 	if (en->en_lastblk != 0)
 		return en->en_lastblk + 1;
-	return em->em_first_data + ((en->en_ino - 1) / em->em_ipg) * em->em_bpg;
+	/* A new file: after the last block allocated in its group, so
+	 * that the bitmap is not rescanned from the start every time. */
+	if (em->em_lastalloc >= em->em_first_data &&
+	    (em->em_lastalloc - em->em_first_data) / em->em_bpg == g)
+		return em->em_lastalloc + 1;
+	return em->em_first_data + g * em->em_bpg;
 }
 
 /* Allocate a block for en (counted in i_blocks); zeroed if meta. */

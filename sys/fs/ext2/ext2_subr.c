@@ -230,6 +230,7 @@ ext2_balloc(struct ext2_mount *em, uint32_t goal, uint32_t *ret)
 		ext2_gd_add(em, g, GD_FREE_BLOCKS, -1);
 		ext2_gd_write(em, g);
 		ext2_sb_add(em, SB_FREE_BLOCKS, -1);
+		em->em_lastalloc = *ret;
 		return 0;
 	}
 	return ENOSPC;

@@ -326,7 +326,8 @@ ext2_mark_mounted(struct ext2_mount *em)
 	time_now(&now);
 	ext2_put16(sb + SB_STATE,
 	    (uint16_t)(ext2_le16(sb + SB_STATE) & ~EXT2_VALID_FS));
-	ext2_put16(sb + SB_MNT_COUNT, (uint16_t)(ext2_le16(sb + SB_MNT_COUNT) + 1));
+	ext2_put16(sb + SB_MNT_COUNT,
+	    (uint16_t)(ext2_le16(sb + SB_MNT_COUNT) + 1));
 	ext2_put32(sb + SB_MTIME, (uint32_t)now.tv_sec);
 	error = ext2_sb_write(em);
 	if (error == 0)
