@@ -67,8 +67,14 @@ TSUPOBJS := $(TSUPPORT:%.c=$(BUILD)/%.o)
 BSRCS := $(wildcard bench/*.c)
 BBINS := $(BSRCS:bench/%.c=$(BUILD)/bench/%)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+# The pith command (tools/pith): libpith plus libfuse3 for `pith mount`.
+PITHSRCS := $(wildcard tools/pith/*.c)
+PITHOBJS := $(PITHSRCS:%.c=$(BUILD)/%.o)
+PITHBIN := $(BUILD)/pith
+FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
+FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
 
-all: $(KERNEL) $(LIBA) $(LIBSO) $(BUILD)/pith.pc $(EXAMPLES) docs/syscalls.md
+all: $(KERNEL) $(LIBA) $(LIBSO) $(BUILD)/pith.pc $(EXAMPLES) $(PITHBIN) docs/syscalls.md
 
 # --- generated from the system-call table --------------------------------
 $(BUILD)/gen/sysproto.h: $(GEN)
@@ -122,6 +128,13 @@ $(BUILD)/pith.pc: lib/pith/pith.pc.in Makefile
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|0.1.0|' $< > $@
 
+# --- the pith command ----------------------------------------------------
+$(BUILD)/tools/pith/%.o: tools/pith/%.c tools/pith/pith_tool.h $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) $(FUSE_CFLAGS) -MMD -MP -c $< -o $@
+$(PITHBIN): $(PITHOBJS) $(LIBA)
+	$(CC) $(PITHOBJS) -o $@ $(LIBA) $(FUSE_LIBS) $(HLDFLAGS)
+
 # --- examples, tests, benchmarks -----------------------------------------
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(@D)
@@ -173,14 +186,22 @@ install: all
 	install -m 755 $(LIBSO) $(DESTDIR)$(LIBDIR)/libpith.so.0
 	ln -sf libpith.so.0 $(DESTDIR)$(LIBDIR)/libpith.so
 	install -m 644 include/pith/pith.h include/pith/hyp.h $(BUILD)/include/pith/pith_sys.h $(DESTDIR)$(INCLUDEDIR)/pith/
-	install -m 644 $(BUILD)/pith.pc $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
+	# pith.pc is written for the PREFIX of this install, not of the build.
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|0.1.0|' \
+	    lib/pith/pith.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
+	chmod 644 $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
 	install -m 644 docs/man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(PITHBIN) $(DESTDIR)$(PREFIX)/bin/pith
+	install -m 644 docs/man/pith.1 $(DESTDIR)$(MANDIR)/man1/pith.1
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpith.a $(DESTDIR)$(LIBDIR)/libpith.so.0 $(DESTDIR)$(LIBDIR)/libpith.so
 	rm -rf $(DESTDIR)$(INCLUDEDIR)/pith
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard docs/man/*.3)))
+	rm -f $(DESTDIR)$(PREFIX)/bin/pith $(DESTDIR)$(MANDIR)/man1/pith.1
 
 clean:
 	rm -rf build build-san build-clang
