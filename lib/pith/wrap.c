@@ -278,3 +278,20 @@ pith_sys_pwritev(int fd, const struct iovec *iov, int iovcnt, off_t offset)
 {
 	return sys6(SYS_pwritev, fd, (long)iov, iovcnt, offset, 0, 0);
 }
+
+/* As glibc: a dev_t that does not fit the kernel's 32 bits is EINVAL. */
+int
+pith_sys_mknodat(int dirfd, const char *path, mode_t mode, dev_t dev)
+{
+	if ((unsigned int)dev != dev) {
+		errno = EINVAL;
+		return -1;
+	}
+	return (int)sys6(SYS_mknodat, dirfd, (long)path, mode, (long)dev, 0, 0);
+}
+
+int
+pith_sys_mknod(const char *path, mode_t mode, dev_t dev)
+{
+	return pith_sys_mknodat(AT_FDCWD, path, mode, dev);
+}

@@ -165,6 +165,7 @@ kern_unwind(int stage)
 		proc_exit_all();
 		kern_become_proc0();
 		proc_drop_dirs(proc0);
+		lwp_drop_all_caches();
 		if (l != NULL)
 			cpu_enter(l);
 		comp_stop_all();

@@ -156,6 +156,7 @@ void cv_broadcast(kcondvar_t *cv);
  * Per-CPU caches (the allocator's) hang off it.
  */
 struct cpu_info;
+struct cred;
 
 /*
  * A kernel thread context, bound to one host thread (hyp_curlwp()).  Host
@@ -167,6 +168,14 @@ struct lwp {
 	struct cpu_info *l_lastcpu;     /* [l] CPU to try first next time */
 	int l_syscall;                  /* [l] system call in progress, or -1 */
 	int l_flags;                    /* [l] LW_* */
+	/*
+	 * The process's credentials and root as of generation l_gen,
+	 * referenced: cred_get() and proc_root_get() serve them without
+	 * taking p_lock while l_gen still equals p_gen (kern_proc.c).
+	 */
+	struct cred *l_cred;            /* [l] */
+	void *l_root;                   /* [l] */
+	unsigned long l_gen;            /* [l] 0: nothing cached */
 	LIST_ENTRY(lwp) l_list;         /* [lwp_lock] all lwps */
 };
 /* Written on every call: allocated whole cache lines (kern_lwp.c). */

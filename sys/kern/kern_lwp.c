@@ -61,8 +61,24 @@ lwp_free(struct lwp *l)
 	mutex_enter(&lwp_lock);
 	LIST_REMOVE(l, l_list);
 	mutex_exit(&lwp_lock);
+	lwp_cache_drop(l);
 	proc_rele(l->l_proc);
 	kmem_free(l, LWP_ALLOC_SIZE);
+}
+
+/*
+ * Shutdown: every lwp's cached root and credentials go before the file
+ * systems do.  No thread is in the kernel, so the caches are ours.
+ */
+void
+lwp_drop_all_caches(void)
+{
+	struct lwp *l;
+
+	mutex_enter(&lwp_lock);
+	LIST_FOREACH(l, &lwp_all, l_list)
+		lwp_cache_drop(l);
+	mutex_exit(&lwp_lock);
 }
 
 struct lwp *

@@ -63,6 +63,7 @@ struct cpu_info *cpu_hint(void);
 
 int lwp_alloc(struct proc *p, int flags, struct lwp **ret);
 void lwp_free(struct lwp *l);
+void lwp_drop_all_caches(void);
 void lwp_init(void);
 /* The shared sleep queues behind every lock (kern_lock.c). */
 void sleepq_init(void);

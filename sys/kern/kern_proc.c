@@ -93,17 +93,79 @@ cred_groupmember(const struct cred *c, gid_t gid)
 	return false;
 }
 
+/*
+ * Generations are unique across processes, so an lwp that switched
+ * processes sees a mismatch as surely as one whose process changed.
+ */
+static void proc_dir_hold(void *dir);
+static void proc_dir_rele(void *dir);
+static unsigned long proc_gen_next;     /* [a] */
+
+void
+proc_gen_bump(struct proc *p)
+{
+	KASSERT(mutex_owned(&p->p_lock));
+	__atomic_store_n(&p->p_gen,
+	    __atomic_add_fetch(&proc_gen_next, 1, __ATOMIC_RELAXED),
+	    __ATOMIC_RELEASE);
+}
+
+/* Refresh l's copies of its process's credentials and root. */
+static void
+lwp_cache_sync(struct lwp *l)
+{
+	struct proc *p = l->l_proc;
+	struct cred *oc = l->l_cred, *nc;
+	void *oroot = l->l_root, *nroot;
+
+	mutex_enter(&p->p_lock);
+	nc = p->p_cred;
+	if (nc != NULL)
+		cred_hold(nc);
+	nroot = p->p_root;
+	proc_dir_hold(nroot);
+	l->l_gen = p->p_gen;
+	mutex_exit(&p->p_lock);
+	l->l_cred = nc;
+	l->l_root = nroot;
+	if (oc != NULL)
+		cred_free(oc);
+	proc_dir_rele(oroot);
+}
+
+void
+lwp_cache_drop(struct lwp *l)
+{
+	struct cred *c = l->l_cred;
+	void *root = l->l_root;
+
+	l->l_cred = NULL;
+	l->l_root = NULL;
+	l->l_gen = 0;
+	if (c != NULL)
+		cred_free(c);
+	proc_dir_rele(root);
+}
+
+/* The calling lwp, its cache current. */
+static inline struct lwp *
+lwp_cache_fresh(void)
+{
+	struct lwp *l = curlwp();
+
+	if (__predict_false(l->l_gen !=
+	    __atomic_load_n(&l->l_proc->p_gen, __ATOMIC_ACQUIRE)))
+		lwp_cache_sync(l);
+	return l;
+}
+
 struct cred *
 cred_get(void)
 {
-	struct proc *p = curproc();
-	struct cred *c;
+	struct lwp *l = lwp_cache_fresh();
 
-	mutex_enter(&p->p_lock);
-	c = p->p_cred;
-	cred_hold(c);
-	mutex_exit(&p->p_lock);
-	return c;
+	cred_hold(l->l_cred);
+	return l->l_cred;
 }
 
 /* --- processes ------------------------------------------------------------- */
@@ -219,6 +281,7 @@ proc_strip(struct proc *p)
 	fdp = p->p_fd;
 	p->p_cwd = p->p_root = NULL;
 	p->p_fd = NULL;
+	proc_gen_bump(p);
 	mutex_exit(&p->p_lock);
 	if (fdp != NULL)
 		fd_table_free(fdp);
@@ -248,6 +311,9 @@ proc_create(struct proc *parent, bool copyfds, struct proc **ret)
 	if (proc_hooks == NULL)
 		p->p_cwd = p->p_root = NULL;
 	mutex_exit(&parent->p_lock);
+	mutex_enter(&p->p_lock);
+	proc_gen_bump(p);
+	mutex_exit(&p->p_lock);
 	if (copyfds && parent->p_fd != NULL)
 		error = fd_table_copy(parent->p_fd, &p->p_fd);
 	else
@@ -312,8 +378,14 @@ proc_cwd_get(struct proc *p)
 void *
 proc_root_get(struct proc *p)
 {
+	struct lwp *l;
 	void *d;
 
+	if (p == curproc()) {
+		l = lwp_cache_fresh();
+		proc_dir_hold(l->l_root);
+		return l->l_root;
+	}
 	mutex_enter(&p->p_lock);
 	d = p->p_root;
 	proc_dir_hold(d);
@@ -342,6 +414,7 @@ proc_drop_dirs(struct proc *p)
 	cwd = p->p_cwd;
 	root = p->p_root;
 	p->p_cwd = p->p_root = NULL;
+	proc_gen_bump(p);
 	mutex_exit(&p->p_lock);
 	proc_dir_rele(cwd);
 	proc_dir_rele(root);
@@ -369,7 +442,10 @@ proc_init(void)
 		cred_free(c);
 		goto fail;
 	}
+	mutex_enter(&proc0->p_lock);
 	proc0->p_cred = c;      /* pid 0: not in the table */
+	proc_gen_bump(proc0);
+	mutex_exit(&proc0->p_lock);
 	error = proc_create(proc0, false, &proc1);
 	if (error != 0)
 		goto fail;
@@ -558,6 +634,7 @@ cred_modify(cred_change_t change, const struct cred_req *r)
 		return -error;
 	}
 	p->p_cred = n;
+	proc_gen_bump(p);
 	mutex_exit(&p->p_lock);
 	cred_free(old);
 	return 0;

@@ -60,6 +60,7 @@ struct proc {
 	void *p_cwd;                    /* [p] struct vnode *, referenced */
 	void *p_root;                   /* [p] struct vnode *, referenced */
 	mode_t p_umask;                 /* [p] */
+	unsigned long p_gen;            /* [p,a] new on every p_cred/p_root change */
 	LIST_ENTRY(proc) p_hash;        /* [t] */
 };
 #define P_EXITING 0x1
@@ -88,6 +89,10 @@ void *proc_cwd_get(struct proc *p);
 void *proc_root_get(struct proc *p);
 /* Replace the cwd (consumes the caller's reference on dir). */
 void proc_cwd_set(struct proc *p, void *dir);
+/* p_cred or p_root changed: p_lock held.  Invalidates lwps' copies. */
+void proc_gen_bump(struct proc *p);
+/* Drop the lwp's cached credentials and root (lwp exit, shutdown). */
+void lwp_cache_drop(struct lwp *l);
 
 extern struct proc *proc0;      /* kernel threads */
 extern struct proc *proc1;      /* the first process */

@@ -595,6 +595,7 @@ vfs_mountroot(void)
 		vrele(proc1->p_root);
 	vref(rvp);
 	proc1->p_root = rvp;
+	proc_gen_bump(proc1);
 	mutex_exit(&proc1->p_lock);
 	vref(rvp);
 	proc_cwd_set(proc1, rvp);

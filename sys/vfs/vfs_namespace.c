@@ -103,6 +103,85 @@ sys_mkdir(const char *path, mode_t mode)
 	return sys_mkdirat(AT_FDCWD, path, mode);
 }
 
+/*
+ * The type mknod may make from mode's S_IFMT bits.  Devices need root
+ * (CAP_MKNOD); directories are mkdir's (EPERM, as Linux).
+ */
+static int
+vn_mknod_type(mode_t mode, const struct cred *cred, enum vtype *type)
+{
+	switch (mode & S_IFMT) {
+	case 0:
+	case S_IFREG:
+		*type = VREG;
+		return 0;
+	case S_IFIFO:
+		*type = VFIFO;
+		return 0;
+	case S_IFSOCK:
+		*type = VSOCK;
+		return 0;
+	case S_IFCHR:
+	case S_IFBLK:
+		if (cred->cr_euid != 0)
+			return EPERM;
+		*type = (mode & S_IFMT) == S_IFCHR ? VCHR : VBLK;
+		return 0;
+	case S_IFDIR:
+		return EPERM;
+	default:
+		return EINVAL;
+	}
+}
+
+long
+sys_mknodat(int dirfd, const char *path, mode_t mode, unsigned int dev)
+{
+	struct nameidata nd;
+	struct vnode *vp;
+	struct vattr va;
+	mode_t umask = atomic_load(&curproc()->p_umask);
+	enum vtype type;
+	int error;
+
+	nd_init(&nd, ND_WANTPARENT);
+	error = namei_at(dirfd, path, &nd);
+	if (error)
+		goto out;
+	if (nd.nd_vp != NULL) {
+		error = EEXIST;
+		goto out;
+	}
+	if (nd.nd_trailslash) {
+		error = ENOENT;
+		goto out;
+	}
+	error = vn_mknod_type(mode, nd.nd_cred, &type);
+	if (error)
+		goto out;
+	error = vn_may_create(nd.nd_dvp, nd.nd_cred);
+	if (error)
+		goto out;
+	error = vn_newattr(nd.nd_dvp, type, mode & ~umask & 07777, nd.nd_cred,
+	    &va);
+	if (error)
+		goto out;
+	/* The system call's dev is Linux's 32-bit "new" encoding. */
+	va.va_rdev = makedev((dev >> 8) & 0xfff, (dev & 0xff) | ((dev >> 12) & 0xfff00));
+	error = vn_create_locked(&nd, &va, NULL, &vp);
+	if (error == 0)
+		vrele(vp);
+out:
+	nd_fini(&nd);
+	return -error;
+}
+
+long
+sys_mknod(const char *path, mode_t mode, unsigned int dev)
+{
+	return sys_mknodat(AT_FDCWD, path, mode, dev);
+}
+
 long
 sys_symlinkat(const char *target, int newdirfd, const char *linkpath)
 {
