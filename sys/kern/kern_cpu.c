@@ -36,6 +36,7 @@ cpu_init(unsigned n)
 		cpu_infos[i].ci_owner = NULL;
 		cpu_infos[i].ci_index = i;
 		cpu_infos[i].ci_kmem = kmem_cpu_cache(i);
+		cpu_infos[i].ci_filefree = NULL;
 	}
 	cpu_next_hint = 0;
 	cpu_nwaiters = 0;
@@ -51,6 +52,13 @@ cpu_fini(void)
 	hyp_cond_destroy(&cpu_wait_cv);
 	hyp_mutex_destroy(&cpu_wait_lock);
 	cpu_n = 0;
+}
+
+struct cpu_info *
+cpu_lookup(unsigned i)
+{
+	KASSERT(i < cpu_n);
+	return &cpu_infos[i];
 }
 
 unsigned

@@ -26,6 +26,7 @@
 #include "kern/kern.h"
 #include "kern/proc.h"
 #include "kern/file.h"
+#include "kern/kern_private.h"
 #include "kern/poll.h"
 
 #define FD_NBITS (8 * sizeof(unsigned long))
@@ -119,21 +120,41 @@ static kmutex_t filecache_lock;
 static struct fileslot *filecache_all;  /* [filecache_lock] */
 static struct file *filecache_free;     /* [filecache_lock] via f_data */
 
+/*
+ * Free files are kept per virtual CPU, so opening and closing take no
+ * shared lock; a caller without a CPU (shutdown paths) uses the shared
+ * list.  Either way a file's memory stays a struct file until shutdown.
+ */
+static struct file **
+filecache_list(bool *locked)
+{
+	struct lwp *l = curlwp();
+
+	if (l != NULL && l->l_cpu != NULL) {
+		*locked = false;
+		return &l->l_cpu->ci_filefree;
+	}
+	mutex_enter(&filecache_lock);
+	*locked = true;
+	return &filecache_free;
+}
+
 static struct file *
 filecache_get(void)
 {
 	struct fileslot *fs;
-	struct file *fp;
+	struct file *fp, **list;
+	bool locked;
 	void *raw;
 
-	mutex_enter(&filecache_lock);
-	fp = filecache_free;
-	if (fp != NULL) {
-		filecache_free = fp->f_data;
+	list = filecache_list(&locked);
+	fp = *list;
+	if (fp != NULL)
+		*list = fp->f_data;
+	if (locked)
 		mutex_exit(&filecache_lock);
+	if (fp != NULL)
 		return fp;
-	}
-	mutex_exit(&filecache_lock);
 
 	raw = kmem_alloc(FILESLOT_ALLOC);
 	if (raw == NULL)
@@ -153,10 +174,14 @@ filecache_get(void)
 static void
 filecache_put(struct file *fp)
 {
-	mutex_enter(&filecache_lock);
-	fp->f_data = filecache_free;
-	filecache_free = fp;
-	mutex_exit(&filecache_lock);
+	struct file **list;
+	bool locked;
+
+	list = filecache_list(&locked);
+	fp->f_data = *list;
+	*list = fp;
+	if (locked)
+		mutex_exit(&filecache_lock);
 }
 
 static int
@@ -189,6 +214,8 @@ filecache_fini(void)
 		kmem_free(fs->fs_raw, FILESLOT_ALLOC);
 	}
 	filecache_free = NULL;
+	for (unsigned i = 0; i < cpu_count(); i++)
+		cpu_lookup(i)->ci_filefree = NULL;
 	if (!busy)
 		mutex_destroy(&filecache_lock);
 }

@@ -52,9 +52,12 @@ struct cpu_info {
 	struct lwp *ci_owner;           /* [a] */
 	unsigned ci_index;              /* [I] */
 	struct kmem_cpu *ci_kmem;       /* [owner] allocator cache */
+	struct file *ci_filefree;       /* [owner] free files (kern_descrip.c) */
 } __attribute__((aligned(64)));
 
 void cpu_init(unsigned n);
+/* CPU number i (< cpu_count()), for shutdown walks over per-CPU state. */
+struct cpu_info *cpu_lookup(unsigned i);
 void cpu_fini(void);
 /* A CPU for a new lwp to try first (spreads lwps over the CPUs). */
 struct cpu_info *cpu_hint(void);

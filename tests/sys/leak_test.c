@@ -51,7 +51,7 @@ static int
 workload(int cycle)
 {
 	struct epoll_event ev;
-	char name[64], buf[4096];
+	char name[64], buf[8192];	/* the largest write below is 8000 */
 	int fails = 0, fd, ep, p[2], i, tres = -1;
 	pid_t pid;
 	pthread_t th;

@@ -12,7 +12,7 @@
  *                     (nlink is also written under tn_lock so that getattr,
  *                     which holds no VFS lock, reads it consistently)
  *   tn_lock           [n] a node's attributes and file data; one at a time
- *   tm_lock           [m] the inode hash, counters, tn_vnode
+ *   tm_lock           [m] the inode hash, counters, tn_nvnodes
  * [I] immutable after creation; [a] atomic.
  *
  * tn_lock is the node's own mutex rather than the vnode's v_lock because a
@@ -95,7 +95,13 @@ struct tmpfs_node {
 	uint64_t tn_size;                       /* [n] */
 	struct timespec tn_atime, tn_mtime, tn_ctime, tn_btime; /* [n] */
 	struct tmpfs_node *tn_hnext;            /* [m] inode hash chain */
-	struct vnode *tn_vnode;                 /* [m] loaded vnode or NULL */
+	/*
+	 * Vnodes attached to this node.  Usually 0 or 1, but a vnode being
+	 * reclaimed (already out of the vnode cache) can overlap with a new
+	 * one loaded for the same inode; the node is freed only when it has
+	 * no links and no vnodes at all.
+	 */
+	unsigned tn_nvnodes;                    /* [m] */
 	union {
 		struct tmpfs_dir tn_dir;        /* VDIR */
 		struct tmpfs_file tn_file;      /* VREG */

@@ -153,7 +153,7 @@ tmpfs_node_unhash_free(struct tmpfs_node *tn)
 	struct tmpfs_node **pp;
 
 	mutex_enter(&tm->tm_lock);
-	KASSERT(tn->tn_vnode == NULL);
+	KASSERT(tn->tn_nvnodes == 0);
 	pp = &tm->tm_inohash[tmpfs_inohash_bucket(tm, tn->tn_ino)];
 	while (*pp != tn) {
 		KASSERT(*pp != NULL);

@@ -256,7 +256,7 @@ tmpfs_unmount(struct mount *mp)
 	size = tm->tm_inohashsize;
 	tm->tm_inohash = NULL;
 	tm->tm_inohashsize = 0;
-	rootbusy = tm->tm_root->tn_vnode != NULL;
+	rootbusy = tm->tm_root->tn_nvnodes != 0;
 	tm->tm_dying = rootbusy;
 	mutex_exit(&tm->tm_lock);
 
@@ -265,7 +265,7 @@ tmpfs_unmount(struct mount *mp)
 			next = tn->tn_hnext;
 			if (tn == tm->tm_root)
 				continue;
-			KASSERT(tn->tn_vnode == NULL);
+			KASSERT(tn->tn_nvnodes == 0);
 			tmpfs_node_free(tn);
 		}
 	}
@@ -321,7 +321,7 @@ tmpfs_loadvnode(struct mount *mp, struct vnode *vp, uint64_t key)
 		mutex_exit(&tm->tm_lock);
 		return ENOENT;
 	}
-	tn->tn_vnode = vp;
+	tn->tn_nvnodes++;
 	mutex_exit(&tm->tm_lock);
 	vp->v_op = &tmpfs_vnodeops;
 	vp->v_type = tn->tn_type;

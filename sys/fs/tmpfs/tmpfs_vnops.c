@@ -589,10 +589,10 @@ tmpfs_reclaim(struct vnode *vp)
 		return;
 	tm = tn->tn_mount;
 	mutex_enter(&tm->tm_lock);
-	if (tn->tn_vnode == vp)
-		tn->tn_vnode = NULL;
+	KASSERT(tn->tn_nvnodes > 0);
+	tn->tn_nvnodes--;
 	vp->v_data = NULL;
-	unlinked = tn->tn_nlink == 0;
+	unlinked = tn->tn_nlink == 0 && tn->tn_nvnodes == 0;
 	lastroot = tm->tm_dying && tn == tm->tm_root;
 	mutex_exit(&tm->tm_lock);
 	if (lastroot) {
