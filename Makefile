@@ -20,7 +20,12 @@ NM ?= nm
 AR ?= ar
 
 # SAN=1 builds everything with AddressSanitizer and UBSan into build-san/.
-ifeq ($(SAN),1)
+# FUZZ=1 (used by `make fuzz`) adds libFuzzer's coverage hooks, into
+# build-fuzz/, with clang.
+ifeq ($(FUZZ),1)
+BUILD ?= build-fuzz
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPITH_SAN=1
+else ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -DPITH_SAN=1
 else
@@ -61,7 +66,7 @@ KERNEL := $(BUILD)/kernel.o
 TSRCS_UNIT := $(wildcard tests/unit/*.c)
 TSRCS_SYS := $(wildcard tests/sys/*.c)
 TBINS := $(TSRCS_UNIT:tests/%.c=$(BUILD)/tests/%.t) $(TSRCS_SYS:tests/%.c=$(BUILD)/tests/%.t)
-RENAME_SYMS = $(NM) $(1) | awk 'NF >= 2 && $$NF !~ /^(pith_|pithk_|hyp_|_GLOBAL_OFFSET_TABLE_|__asan|__ubsan|__sanitizer)/ && $$(NF-1) ~ /^[TDBRUVWCG]$$/ { print $$NF " pithk_" $$NF }' | sort -u
+RENAME_SYMS = $(NM) $(1) | awk 'NF >= 2 && $$NF !~ /^(pith_|pithk_|hyp_|_GLOBAL_OFFSET_TABLE_|__asan|__ubsan|__sanitizer|__sancov|__start___sancov|__stop___sancov)/ && $$(NF-1) ~ /^[TDBRUVWCG]$$/ { print $$NF " pithk_" $$NF }' | sort -u
 TSUPPORT := $(wildcard tests/lib/*.c)
 TSUPOBJS := $(TSUPPORT:%.c=$(BUILD)/%.o)
 BSRCS := $(wildcard bench/*.c)
@@ -73,8 +78,18 @@ PITHOBJS := $(PITHSRCS:%.c=$(BUILD)/%.o)
 PITHBIN := $(BUILD)/pith
 FUSE_CFLAGS := $(shell pkg-config --cflags fuse3 2>/dev/null)
 FUSE_LIBS := $(shell pkg-config --libs fuse3 2>/dev/null || echo -lfuse3)
+# The server platform (issue 6): pithd, libpithclient and their tests.
+CLIENTA := $(BUILD)/libpithclient.a
+CLIENTSO := $(BUILD)/libpithclient.so.0
+PITHD := $(BUILD)/pithd
+PROTOOBJS := $(BUILD)/lib/pithclient/proto.o $(BUILD)/gen/remote.o
+CLIENTOBJS := $(BUILD)/lib/pithclient/client.o $(PROTOOBJS) \
+	$(BUILD)/gen/clientsys.o $(BUILD)/gen/wrappers.o $(BUILD)/lib/pith/wrap.o
+PITHDOBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard tools/pithd/*.c))
+CLIENTTESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/client/*.c))
 
 all: $(KERNEL) $(LIBA) $(LIBSO) $(BUILD)/pith.pc $(EXAMPLES) $(PITHBIN) docs/syscalls.md
+all: $(PITHD) $(CLIENTA) $(CLIENTSO) $(BUILD)/pithclient.pc
 
 # --- generated from the system-call table --------------------------------
 $(BUILD)/gen/sysproto.h: $(GEN)
@@ -135,6 +150,47 @@ $(BUILD)/tools/pith/%.o: tools/pith/%.c tools/pith/pith_tool.h $(GENHDRS)
 $(PITHBIN): $(PITHOBJS) $(LIBA)
 	$(CC) $(PITHOBJS) -o $@ $(LIBA) $(FUSE_LIBS) $(HLDFLAGS)
 
+# --- the server platform: pithd and libpithclient (issue 6) --------------
+# The client library is the in-process library's pith_sys_* wrappers
+# (generated and hand-written, compiled once) over a pith_syscall6 that
+# marshals to the server; it holds no kernel.
+$(BUILD)/gen/remote.c: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=remote -f $(GEN) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/clientsys.c: $(GEN)
+	@mkdir -p $(@D)
+	awk -F'\t' -v out=clientsys -f $(GEN) > $@.tmp && mv $@.tmp $@
+$(BUILD)/gen/remote.o: $(BUILD)/gen/remote.c lib/pithclient/proto.h
+	$(CC) $(HCFLAGS) -Ilib -MMD -MP -c $< -o $@
+$(BUILD)/gen/clientsys.o: $(BUILD)/gen/clientsys.c $(GENHDRS)
+	$(CC) $(HCFLAGS) -MMD -MP -c $< -o $@
+$(BUILD)/lib/pithclient/%.o: lib/pithclient/%.c $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Ilib -MMD -MP -c $< -o $@
+$(CLIENTA): $(CLIENTOBJS)
+	rm -f $@
+	$(AR) rcs $@ $^
+$(CLIENTSO): $(CLIENTOBJS) lib/pithclient/libpithclient.map
+	$(CC) -shared -Wl,-soname,libpithclient.so.0 \
+	    -Wl,--version-script=lib/pithclient/libpithclient.map \
+	    -o $@ $(CLIENTOBJS) $(HLDFLAGS)
+	ln -sf libpithclient.so.0 $(BUILD)/libpithclient.so
+$(BUILD)/pithclient.pc: lib/pithclient/pithclient.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|0.1.0|' $< > $@
+$(BUILD)/tools/pithd/%.o: tools/pithd/%.c tools/pithd/pithd.h lib/pithclient/proto.h $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Ilib -MMD -MP -c $< -o $@
+$(PITHD): $(PITHDOBJS) $(PROTOOBJS) $(LIBA)
+	$(CC) $(PITHDOBJS) $(PROTOOBJS) -o $@ $(LIBA) $(HLDFLAGS)
+$(BUILD)/tests/client/%: tests/client/%.c $(CLIENTA) include/pith/client.h
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Ilib $< -o $@ $(CLIENTA) $(HLDFLAGS)
+tests: $(CLIENTTESTS)
+# The request decoder's fuzz target includes proto.c and the generated table.
+$(BUILD)/tests/fuzz/proto_fuzz: HCFLAGS += -Ilib -I$(BUILD)
+$(BUILD)/tests/fuzz/proto_fuzz: $(BUILD)/gen/remote.c lib/pithclient/proto.c lib/pithclient/proto.h
+
 # --- examples, tests, benchmarks -----------------------------------------
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(@D)
@@ -176,6 +232,15 @@ check:
 	if command -v clang >/dev/null; then $(MAKE) CC=clang BUILD=build-clang all; fi
 	BUILD=$(BUILD) prove --exec '' -r --timer tests/scripts build/tests build-san/tests
 
+# make fuzz: the libFuzzer targets (tests/fuzz/*.c), kernel and platform
+# built with the same coverage and sanitizer flags.
+FUZZSRCS := $(wildcard tests/fuzz/*.c)
+fuzz:
+	$(MAKE) FUZZ=1 CC=clang $(FUZZSRCS:tests/fuzz/%.c=build-fuzz/tests/fuzz/%)
+$(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIBA)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -fsanitize=fuzzer $< -o $@ $(LIBA) $(HLDFLAGS) -fsanitize=fuzzer
+
 bench: all $(BBINS)
 	BUILD=$(BUILD) bench/run.sh
 
@@ -195,6 +260,14 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(PITHBIN) $(DESTDIR)$(PREFIX)/bin/pith
 	install -m 644 docs/man/pith.1 $(DESTDIR)$(MANDIR)/man1/pith.1
+	install -m 644 $(CLIENTA) $(DESTDIR)$(LIBDIR)/libpithclient.a
+	install -m 755 $(CLIENTSO) $(DESTDIR)$(LIBDIR)/libpithclient.so.0
+	ln -sf libpithclient.so.0 $(DESTDIR)$(LIBDIR)/libpithclient.so
+	install -m 644 include/pith/client.h $(DESTDIR)$(INCLUDEDIR)/pith/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' -e 's|@VERSION@|0.1.0|' \
+	    lib/pithclient/pithclient.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/pithclient.pc
+	install -m 755 $(PITHD) $(DESTDIR)$(PREFIX)/bin/pithd
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libpith.a $(DESTDIR)$(LIBDIR)/libpith.so.0 $(DESTDIR)$(LIBDIR)/libpith.so
@@ -202,11 +275,13 @@ uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pith.pc
 	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard docs/man/*.3)))
 	rm -f $(DESTDIR)$(PREFIX)/bin/pith $(DESTDIR)$(MANDIR)/man1/pith.1
+	rm -f $(DESTDIR)$(LIBDIR)/libpithclient.a $(DESTDIR)$(LIBDIR)/libpithclient.so.0 $(DESTDIR)$(LIBDIR)/libpithclient.so
+	rm -f $(DESTDIR)$(LIBDIR)/pkgconfig/pithclient.pc $(DESTDIR)$(PREFIX)/bin/pithd
 
 clean:
-	rm -rf build build-san build-clang
+	rm -rf build build-san build-clang build-fuzz
 
-.PHONY: all run tests check bench install uninstall clean
+.PHONY: all run tests check bench fuzz install uninstall clean
 .SECONDARY:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

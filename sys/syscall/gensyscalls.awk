@@ -2,7 +2,10 @@
 #   awk -F'\t' -v out=WHAT -f gensyscalls.awk syscalls.master > FILE
 # WHAT: sysproto (kernel prototypes and SYS_ numbers), sysent (dispatch
 # table), pithsys (public prototypes), wrappers (pith_sys_* bodies), doc
-# (the coverage page).
+# (the coverage page), remote (the argument kinds the server protocol
+# marshals, for lib/pithclient/proto.c), clientsys (pith_sys_* bodies of
+# the N calls, which libpith gets from the kernel and libpithclient must
+# make itself).
 
 function trim(s) { sub(/^[ \t]+/, "", s); sub(/[ \t]+$/, "", s); return s }
 
@@ -36,7 +39,7 @@ $1 == "=" {
 {
 	nr = $1; name = $2; flags = $3
 	nrs[++ncalls] = nr; names[nr] = name; flg[nr] = flags
-	rets[nr] = $4; args[nr] = $5
+	rets[nr] = $4; args[nr] = $5; remote[nr] = $6
 	if (nr + 0 > maxnr) maxnr = nr + 0
 }
 
@@ -113,13 +116,15 @@ function emit_pithsys(    i, nr, k) {
 	print "#endif"
 }
 
-function emit_wrappers(    i, nr, n, j, call, r) {
+function emit_wrappers(only,    i, nr, n, j, call, r) {
 	print "/* Generated from sys/syscall/syscalls.master: do not edit. */"
 	print "#include <errno.h>"
 	print "#include <pith/pith.h>"
 	for (i = 1; i <= ncalls; i++) {
 		nr = nrs[i]
-		if (flg[nr] == "U" || flg[nr] == "W" || flg[nr] == "N")
+		if (only != "" && flg[nr] != only)
+			continue
+		if (only == "" && (flg[nr] == "U" || flg[nr] == "W" || flg[nr] == "N"))
 			continue
 		n = parseargs(args[nr])
 		call = ""
@@ -157,11 +162,113 @@ function emit_doc(    i, nr, nimpl) {
 	}
 }
 
+function die(msg) {
+	print "gensyscalls.awk: " msg > "/dev/stderr"
+	failed = 1
+	exit 1
+}
+
+# The argument index (0-based) named nm in the current parseargs result.
+function argindex(nm, n, call,    j) {
+	for (j = 1; j <= n; j++)
+		if (argname[j] == nm)
+			return j - 1
+	die(call ": remote column names unknown argument " nm)
+}
+
+# "N" (argument or number) -> "narg, count" initialiser fields.
+function countfields(c, n, call) {
+	if (c ~ /^[0-9]+$/)
+		return "-1, " c
+	return argindex(c, n, call) ", 0"
+}
+
+# The pointee type of a declared pointer argument: "const struct stat *" ->
+# "struct stat".
+function pointee(ty) {
+	sub(/^const[ \t]+/, "", ty)
+	sub(/[ \t]*\*$/, "", ty)
+	return ty
+}
+
+# Blanks inside parentheses ("in(2,struct timespec)") become \001 so that
+# the column splits on the blanks between entries only.
+function protect(s,    i, c, d, r) {
+	for (i = 1; i <= length(s); i++) {
+		c = substr(s, i, 1)
+		if (c == "(") d++
+		else if (c == ")") d--
+		r = r (c == " " && d > 0 ? "\001" : c)
+	}
+	return r
+}
+
+function emit_remote(    i, nr, n, j, k, m, spec, kv, nm, kind, inner, parts, np, idx, init, a, kinds) {
+	print "/* Generated from sys/syscall/syscalls.master: do not edit. */"
+	print "#include \"pithclient/proto.h\""
+	print ""
+	printf "const struct proto_call proto_calls[PROTO_NCALLS] = {\n"
+	for (i = 1; i <= ncalls; i++) {
+		nr = nrs[i]
+		if (flg[nr] == "U")
+			continue
+		n = parseargs(args[nr])
+		for (j = 1; j <= n; j++)
+			a[j] = "PA_VAL"
+		m = split(protect(trim(remote[nr])), spec, " ")
+		for (k = 1; k <= m; k++) {
+			if (index(spec[k], "=") == 0)
+				die(names[nr] ": bad remote entry " spec[k])
+			nm = substr(spec[k], 1, index(spec[k], "=") - 1)
+			kind = substr(spec[k], index(spec[k], "=") + 1)
+			idx = argindex(nm, n, names[nr]) + 1
+			inner = ""
+			if (match(kind, /\(.*\)$/)) {
+				inner = substr(kind, RSTART + 1, RLENGTH - 2)
+				kind = substr(kind, 1, RSTART - 1)
+			}
+			gsub(/\001/, " ", inner)
+			np = inner == "" ? 0 : split(inner, parts, ",")
+			if (kind == "str") {
+				init = "PK_STR, -1, 0, 1"
+			} else if (kind ~ /^(in|out|inout|outr)$/) {
+				if (np == 0) {
+					if (pointee(argty[idx]) == "void")
+						die(names[nr] ": " nm " needs a length")
+					init = "PK_" toupper(kind) ", -1, 1, sizeof(" pointee(argty[idx]) ")"
+				} else if (np == 1) {
+					init = "PK_" toupper(kind) ", " countfields(trim(parts[1]), n, names[nr]) ", 1"
+				} else {
+					init = "PK_" toupper(kind) ", " countfields(trim(parts[1]), n, names[nr]) ", sizeof(" trim(parts[2]) ")"
+				}
+			} else if (kind ~ /^(iovin|iovout|fdset|ioctl|fcntl)$/ && np == 1) {
+				init = "PK_" toupper(kind) ", " argindex(trim(parts[1]), n, names[nr]) ", 0, 0"
+			} else if (kind == "psel") {
+				init = "PK_PSEL, -1, 0, 0"
+			} else
+				die(names[nr] ": unknown remote kind " spec[k])
+			a[idx] = "{ " init " }"
+		}
+		for (j = 1; j <= n; j++)
+			if (argty[j] ~ /\*$/ && a[j] == "PA_VAL")
+				die(names[nr] ": pointer argument " argname[j] " has no remote kind")
+		printf "\t[%d] = { \"%s\", %d, {", nr, names[nr], n
+		for (j = 1; j <= n; j++)
+			printf " %s%s", a[j], j < n ? "," : ""
+		printf " } },\n"
+	}
+	print "};"
+}
+
 END {
+	if (failed)
+		exit 1
 	if (out == "sysproto") emit_sysproto()
 	else if (out == "sysent") emit_sysent()
 	else if (out == "pithsys") emit_pithsys()
-	else if (out == "wrappers") emit_wrappers()
+	else if (out == "wrappers") emit_wrappers("")
+	else if (out == "clientsys") emit_wrappers("N")
+	else if (out == "remote") emit_remote()
 	else if (out == "doc") emit_doc()
 	else { print "gensyscalls.awk: unknown out=" out > "/dev/stderr"; exit 1 }
 }
