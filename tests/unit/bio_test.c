@@ -7,20 +7,8 @@
 #include "kern/kern.h"
 #include "kern/kern_private.h"
 #include "vfs/vnode.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 #define BLK 4096
 #define NBLK 8192                       /* 32 MiB: twice the cache */

@@ -4,21 +4,10 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_private.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
 void hyp_test_clock_advance(hyp_i64 ns);
 
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 static char order[8];
 static int norder;

@@ -5,20 +5,8 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_private.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 #define NBLK 2000
 

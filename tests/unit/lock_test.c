@@ -7,19 +7,8 @@
  */
 #include "kern/kern.h"
 #include "kern/kern_private.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n, t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 #define NTHREADS 6
 #define ITERS 20000

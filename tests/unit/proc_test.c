@@ -7,20 +7,8 @@
 #include "kern/proc.h"
 #include "kern/kern_private.h"
 #include "gen/sysproto.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 static void
 test_ids(void)

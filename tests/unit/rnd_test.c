@@ -6,20 +6,8 @@
 #include "kern/kern.h"
 #include "kern/kern_private.h"
 #include "gen/sysproto.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 static const uint8_t rfc8439_block[64] = {
 	0x10, 0xf1, 0xe7, 0xe4, 0xd1, 0x3b, 0x59, 0x15,

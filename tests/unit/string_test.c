@@ -4,20 +4,8 @@
  * every overlap direction for memmove.
  */
 #include "kern/kern.h"
+#include "unit/ktap.h"
 
-int pith_unittest_main(void);
-
-static int t_n;
-static int t_fail;
-
-static void
-ok(bool cond, const char *name)
-{
-	t_n++;
-	if (!cond)
-		t_fail++;
-	kprintf("%sok %d - %s\n", cond ? "" : "not ", t_n, name);
-}
 
 #define N 1400
 static unsigned char src[N + 64], dst[N + 64], ref[N + 64];
