@@ -39,9 +39,10 @@ COMMON := -std=gnu11 $(OPT) -g -fPIC -fno-common $(WARN) $(SANFLAGS)
 
 # The kernel: freestanding, no host headers, no red zone and no SSE (so the
 # same objects can run under interrupts on bare metal), hidden by default.
+# Unwind tables stay, so a panic on the hosted platform prints a backtrace.
 KCFLAGS := $(COMMON) -ffreestanding -nostdinc -fno-stack-protector \
 	-fvisibility=hidden -mno-red-zone -mno-mmx -mno-sse -mno-sse2 \
-	-fno-asynchronous-unwind-tables -fno-strict-aliasing \
+	-fno-strict-aliasing \
 	-Isys -Iinclude -I$(BUILD)
 # Hosted platform, libraries, tools and tests: ordinary C against libc.
 HCFLAGS := $(COMMON) -D_GNU_SOURCE -pthread -Iinclude -I$(BUILD)/include
@@ -226,10 +227,11 @@ run: all
 tests: $(TBINS)
 
 # make check: the normal build and the sanitizer build, every tier.
+NPROC := $(shell nproc 2>/dev/null || echo 2)
 check:
-	$(MAKE) all tests
-	$(MAKE) SAN=1 tests
-	if command -v clang >/dev/null; then $(MAKE) CC=clang BUILD=build-clang all; fi
+	$(MAKE) -j$(NPROC) all tests
+	$(MAKE) -j$(NPROC) SAN=1 tests
+	if command -v clang >/dev/null; then $(MAKE) -j$(NPROC) CC=clang BUILD=build-clang all; fi
 	BUILD=$(BUILD) prove --exec '' -r --timer tests/scripts build/tests build-san/tests
 
 # make fuzz: the libFuzzer targets (tests/fuzz/*.c), kernel and platform
