@@ -20,8 +20,12 @@
  * reclaims every idle vnode of the mount first (vcache_purge).
  *
  * The last reference to a VREF_NOCACHE vnode is dropped under vcache_lock:
- * the vnode leaves the table, then vop_reclaim runs without locks and the
- * vnode is freed -- so an unlinked file's storage goes with its last user.
+ * the vnode is marked VI_DYING, vop_reclaim runs without locks, and only
+ * then does the vnode leave the table and get freed -- so an unlinked
+ * file's storage goes with its last user.  A dying vnode stays in the
+ * table so that a lookup through another name of the same inode waits for
+ * the reclaim to finish rather than loading a second vnode beside it:
+ * a file system never sees two vnodes for one inode.
  *
  * Loading: vcache_get inserts a placeholder marked VI_LOADING, drops the
  * lock and calls the file system's vfs_loadvnode (which may take its own
@@ -31,6 +35,7 @@
 #include "vfs/vfs_impl.h"
 
 #define VI_LOADING 0x1
+#define VI_DYING 0x2            /* being reclaimed; still in the table */
 
 #define VREF_NOCACHE 0x80000000u
 #define VREF_MASK 0x7fffffffu
@@ -39,9 +44,11 @@
 struct vnode_impl {
 	struct vnode vi_vnode;
 	int vi_flags;                   /* [C] VI_* */
+	LIST_ENTRY(vnode_impl) vi_doomed;       /* [C] on a reclaim list */
 };
 
 LIST_HEAD(vhashhead, vnode);
+LIST_HEAD(vdoomhead, vnode_impl);
 
 static kmutex_t vcache_lock;
 static kcondvar_t vcache_cv;
@@ -49,10 +56,11 @@ static struct vhashhead *vcache_tab;    /* [C] */
 static size_t vcache_mask;              /* [C] buckets - 1 */
 static size_t vcache_n;                 /* [C] vnodes in the table */
 static size_t vcache_hand;              /* [C] sweep position */
+static size_t vcache_ndying;            /* [C] VI_DYING vnodes in the table */
 
 #define VCACHE_MINSIZE 1024
-static void vcache_sweep(struct vhashhead *doomed);
-static void vnode_reclaim_list(struct vhashhead *doomed);
+static void vcache_sweep(struct vdoomhead *doomed);
+static void vnode_reclaim_list(struct vdoomhead *doomed);
 
 static inline struct vnode_impl *
 VI(struct vnode *vp)
@@ -159,7 +167,7 @@ vcache_remove(struct vnode *vp)
 int
 vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
 {
-	struct vhashhead doomed = LIST_HEAD_INITIALIZER;
+	struct vdoomhead doomed = LIST_HEAD_INITIALIZER;
 	struct vnode_impl *vi;
 	struct vnode *vp;
 	int error;
@@ -168,7 +176,7 @@ vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
 again:
 	vp = vcache_find(mp, key);
 	if (vp != NULL) {
-		if (VI(vp)->vi_flags & VI_LOADING) {
+		if (VI(vp)->vi_flags & (VI_LOADING | VI_DYING)) {
 			cv_wait(&vcache_cv, &vcache_lock);
 			goto again;
 		}
@@ -188,7 +196,7 @@ again:
 	vp->v_refcnt = 1;
 	mutex_init(&vp->v_lock);
 	vi->vi_flags = VI_LOADING;
-	if (vcache_n >= VCACHE_MAXVNODES)
+	if (vcache_n - vcache_ndying >= VCACHE_MAXVNODES)
 		vcache_sweep(&doomed);
 	if (vcache_n >= vcache_mask + 1)
 		vcache_grow();
@@ -235,6 +243,17 @@ vref(struct vnode *vp)
 	atomic_inc_uint(&vp->v_refcnt);
 }
 
+/* Mark vp dying; vcache_lock held.  vnode_reclaim finishes the job. */
+static void
+vcache_doom(struct vnode *vp)
+{
+	KASSERT(mutex_owned(&vcache_lock));
+	KASSERT(!(VI(vp)->vi_flags & VI_DYING));
+	VI(vp)->vi_flags |= VI_DYING;
+	vcache_ndying++;
+}
+
+/* A VI_DYING vnode: reclaim it, then take it out of the table and free it. */
 static void
 vnode_reclaim(struct vnode *vp)
 {
@@ -242,33 +261,36 @@ vnode_reclaim(struct vnode *vp)
 
 	if (vp->v_op != NULL && vp->v_op->vop_reclaim != NULL)
 		vp->v_op->vop_reclaim(vp);
-	vnode_free(vp);
 	mutex_enter(&vcache_lock);
+	vcache_remove(vp);
+	vcache_ndying--;
 	mp->mnt_nvnodes--;
+	cv_broadcast(&vcache_cv);       /* lookups waiting for it to go */
 	mutex_exit(&vcache_lock);
+	vnode_free(vp);
 }
 
-/* Reclaim a list of vnodes already out of the table. */
+/* Reclaim a list of dying vnodes. */
 static void
-vnode_reclaim_list(struct vhashhead *doomed)
+vnode_reclaim_list(struct vdoomhead *doomed)
 {
-	struct vnode *vp;
+	struct vnode_impl *vi;
 
-	while ((vp = LIST_FIRST(doomed)) != NULL) {
-		LIST_REMOVE(vp, v_hash);
-		vnode_reclaim(vp);
+	while ((vi = LIST_FIRST(doomed)) != NULL) {
+		LIST_REMOVE(vi, vi_doomed);
+		vnode_reclaim(&vi->vi_vnode);
 	}
 }
 
-/* An idle vnode (count zero, not loading) may be taken; lock held. */
+/* An idle vnode (count zero, not loading or dying) may be taken; lock held. */
 static bool
-vcache_takeidle(struct vnode *vp, struct vhashhead *doomed)
+vcache_takeidle(struct vnode *vp, struct vdoomhead *doomed)
 {
 	if (atomic_load(&vp->v_refcnt) != 0 ||
-	    (VI(vp)->vi_flags & VI_LOADING))
+	    (VI(vp)->vi_flags & (VI_LOADING | VI_DYING)))
 		return false;
-	vcache_remove(vp);
-	LIST_INSERT_HEAD(doomed, vp, v_hash);
+	vcache_doom(vp);
+	LIST_INSERT_HEAD(doomed, VI(vp), vi_doomed);
 	return true;
 }
 
@@ -278,14 +300,14 @@ vcache_takeidle(struct vnode *vp, struct vhashhead *doomed)
  * caller reclaims doomed after dropping it.
  */
 static void
-vcache_sweep(struct vhashhead *doomed)
+vcache_sweep(struct vdoomhead *doomed)
 {
 	struct vnode *vp, *next;
 	size_t scanned;
 
 	KASSERT(mutex_owned(&vcache_lock));
 	for (scanned = 0; scanned <= vcache_mask &&
-	    vcache_n > VCACHE_MAXVNODES * 7 / 8; scanned++) {
+	    vcache_n - vcache_ndying > VCACHE_MAXVNODES * 7 / 8; scanned++) {
 		vcache_hand = (vcache_hand + 1) & vcache_mask;
 		for (vp = LIST_FIRST(&vcache_tab[vcache_hand]); vp != NULL;
 		    vp = next) {
@@ -299,7 +321,7 @@ vcache_sweep(struct vhashhead *doomed)
 void
 vcache_purge(struct mount *mp)
 {
-	struct vhashhead doomed = LIST_HEAD_INITIALIZER;
+	struct vdoomhead doomed = LIST_HEAD_INITIALIZER;
 	struct vnode *vp, *next;
 	size_t i;
 
@@ -331,7 +353,7 @@ vrele_last(struct vnode *vp)
 		mutex_exit(&vcache_lock);
 		return;
 	}
-	vcache_remove(vp);
+	vcache_doom(vp);
 	mutex_exit(&vcache_lock);
 	vnode_reclaim(vp);
 }
