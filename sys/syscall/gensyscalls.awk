@@ -83,7 +83,8 @@ function emit_sysent(    i, nr, n, j, call, f) {
 	for (i = 1; i <= ncalls; i++) {
 		nr = nrs[i]
 		n = flg[nr] == "U" ? 0 : parseargs(args[nr])
-		f = flg[nr] == "N" ? "SYF_NOCPU" : flg[nr] == "U" ? "SYF_UNIMPL" : "0"
+		f = (flg[nr] == "N" || flg[nr] == "F") ? "SYF_NOCPU" : \
+		    flg[nr] == "U" ? "SYF_UNIMPL" : "0"
 		printf "\t[%d] = { %s, %s, %d, \"%s\" },\n", nr,
 		    flg[nr] == "U" ? "NULL" : "sy_" names[nr], f, n, names[nr]
 	}
