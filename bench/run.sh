@@ -23,6 +23,12 @@ declare -A TARGET=(
 	["2 threads fstat scaling"]=">= 1.7"
 	["pith_init+pith_fini"]="< 1"
 	["init/fini RSS growth (200 cycles)"]="< 4"
+	["ext2 in: vs mke2fs -d"]=">= 1.0"
+	["ext2 in: vs e2cp"]=">= 3"
+	["ext2 in: vs fuse2fs cp -r"]=">= 3"
+	["ext2 out: vs debugfs rdump"]=">= 2"
+	["ext2 out: vs fuse2fs cp -r"]=">= 2"
+	["ext2 pith cp -r peak RSS"]="< 64"
 )
 # What the ratio column means, per figure.
 declare -A RATIO=(
@@ -30,12 +36,21 @@ declare -A RATIO=(
 	["2 threads fstat scaling"]="pith 2T/1T"
 	["pith_init+pith_fini"]="ms"
 	["init/fini RSS growth (200 cycles)"]="MiB"
+	["ext2 in: vs mke2fs -d"]="their s/pith s"
+	["ext2 in: vs e2cp"]="their s/pith s"
+	["ext2 in: vs fuse2fs cp -r"]="their s/pith s"
+	["ext2 out: vs debugfs rdump"]="their s/pith s"
+	["ext2 out: vs fuse2fs cp -r"]="their s/pith s"
+	["ext2 pith cp -r peak RSS"]="MiB"
 )
 ORDER=("getpid" "fstat" "open+close" "create+stat+unlink 100k"
 	"64 KiB write+read 1 GiB" "2 threads fstat scaling"
-	"pith_init+pith_fini" "init/fini RSS growth (200 cycles)")
+	"pith_init+pith_fini" "init/fini RSS growth (200 cycles)"
+	"ext2 in: vs mke2fs -d" "ext2 in: vs e2cp" "ext2 in: vs fuse2fs cp -r"
+	"ext2 out: vs debugfs rdump" "ext2 out: vs fuse2fs cp -r"
+	"ext2 pith cp -r peak RSS")
 
-declare -A PITH HOST UNIT RAT
+declare -A PITH HOST UNIT RAT SKIPPED
 failed=()
 for prog in "$B"/*; do
 	[ -x "$prog" ] || continue
@@ -53,6 +68,22 @@ for prog in "$B"/*; do
 	done <<< "$out"
 done
 
+# The ext2 image figures: a script (e2fsprogs, e2tools and fuse2fs do the
+# other side), the same FIGURE lines, plus "SKIP<TAB>name<TAB>reason".
+if [ -x "$(dirname "$0")/ext2_bench.sh" ]; then
+	echo "running ext2_bench.sh ..." >&2
+	out=$(BUILD=$BUILD timeout "${EXT2_BENCH_TIMEOUT:-600}" \
+	    "$(dirname "$0")/ext2_bench.sh")
+	rc=$?
+	[ $rc -ne 0 ] && failed+=("ext2_bench.sh (exit $rc)")
+	while IFS=$'\t' read -r tag fig p h u r; do
+		case $tag in
+		FIGURE) PITH[$fig]=$p; HOST[$fig]=$h; UNIT[$fig]=$u; RAT[$fig]=$r ;;
+		SKIP) SKIPPED[$fig]=$p ;;
+		esac
+	done <<< "$out"
+fi
+
 verdict() {	# ratio "op bound"
 	awk -v r="$1" -v t="$2" 'BEGIN {
 		split(t, a, " "); op = a[1]; b = a[2] + 0; r += 0
@@ -67,6 +98,10 @@ printf '\n%-36s %12s %12s %-11s %10s %-8s %s\n' figure pith host unit ratio targ
 printf '%s\n' "$(printf '%.0s-' {1..104})"
 for fig in "${ORDER[@]}"; do
 	t=${TARGET[$fig]}
+	if [ -z "${RAT[$fig]}" ] && [ -n "${SKIPPED[$fig]}" ]; then
+		printf '%-36s %12s %12s %-11s %10s %-8s %s\n' "$fig" - - - - "$t" "SKIP (${SKIPPED[$fig]})"
+		continue
+	fi
 	if [ -z "${RAT[$fig]}" ]; then
 		printf '%-36s %12s %12s %-11s %10s %-8s %s\n' "$fig" - - - - "$t" "MISS (no result)"
 		nmiss=$((nmiss + 1))

@@ -14,7 +14,7 @@
  */
 #include "vfs/vfs_impl.h"
 
-#define BCACHE_NHASH 512
+#define BCACHE_NHASH 4096      /* about one buffer a bucket at 4 KiB blocks */
 #define BCACHE_LIMIT ((size_t)16 << 20)
 
 static void buf_free(struct buf *bp);

@@ -935,16 +935,17 @@ test_state(void)
 	ok(pmount(img, 1) == 0 && pumount() == 0, "needs_recovery: ro mounts");
 
 	mkimg(img, "", NULL, "8M");
-	poke(img, 1024 + 96, "\x42\x00\x00\x00", 4);   /* filetype|extents */
+	/* An incompatible feature the driver does not know: encrypt. */
+	poke(img, 1024 + 96, "\x02\x00\x01\x00", 4);   /* filetype|encrypt */
 	errno = 0;
-	ok(pmount(img, 1) < 0 && errno == EINVAL, "extents: refused (EINVAL)");
+	ok(pmount(img, 1) < 0 && errno == EINVAL, "encrypt: refused (EINVAL)");
 
+	/* A read-only-compatible feature it reads but does not write. */
 	mkimg(img, "", NULL, "8M");
-	poke(img, 1024 + 100, "\x03\x04\x00\x00", 4);  /* metadata_csum */
+	poke(img, 1024 + 100, "\x0b\x00\x00\x00", 4);  /* ..|huge_file */
 	errno = 0;
-	ok(pmount(img, 0) < 0 && errno == EROFS,
-	    "metadata_csum: rw EROFS");
-	ok(pmount(img, 1) == 0 && pumount() == 0, "metadata_csum: ro mounts");
+	ok(pmount(img, 0) < 0 && errno == EROFS, "huge_file: rw EROFS");
+	ok(pmount(img, 1) == 0 && pumount() == 0, "huge_file: ro mounts");
 
 	mkimg(img, "", NULL, "8M");
 	ok(pmount(img, 0) == 0 && pumount() == 0 && fsck_clean(img),

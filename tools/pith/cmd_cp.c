@@ -193,7 +193,7 @@ static int
 write_sparse(const struct loc *dst, int fd, const char *buf, size_t n,
     off_t off)
 {
-	size_t i = 0, len;
+	size_t i = 0, end, len;
 	ssize_t w;
 
 	while (i < n) {
@@ -202,12 +202,20 @@ write_sparse(const struct loc *dst, int fd, const char *buf, size_t n,
 			i += len;
 			continue;
 		}
-		w = dst->ops->pwrite(fd, buf + i, len, off + (off_t)i);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return w < 0 ? errno : EIO;
-		i += (size_t)w;
+		/* One write for the whole run of data up to the next hole. */
+		for (end = i + len; end < n; end += len) {
+			len = n - end < CP_ZCHUNK ? n - end : CP_ZCHUNK;
+			if (len == CP_ZCHUNK && all_zero(buf + end, len))
+				break;
+		}
+		while (i < end) {
+			w = dst->ops->pwrite(fd, buf + i, end - i, off + (off_t)i);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w < 0 ? errno : EIO;
+			i += (size_t)w;
+		}
 	}
 	return 0;
 }

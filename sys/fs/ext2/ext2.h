@@ -83,7 +83,10 @@
 
 /* What this driver can read, and what it can also write. */
 #define EXT2_INCOMPAT_READ (EXT2_FEATURE_INCOMPAT_FILETYPE | \
-	EXT2_FEATURE_INCOMPAT_RECOVER | EXT2_FEATURE_INCOMPAT_FLEX_BG)
+	EXT2_FEATURE_INCOMPAT_RECOVER | EXT2_FEATURE_INCOMPAT_FLEX_BG | \
+	EXT2_FEATURE_INCOMPAT_EXTENTS | EXT2_FEATURE_INCOMPAT_64BIT | \
+	EXT2_FEATURE_INCOMPAT_CSUM_SEED | EXT2_FEATURE_INCOMPAT_INLINE_DATA | \
+	EXT2_FEATURE_INCOMPAT_META_BG)
 #define EXT2_INCOMPAT_WRITE (EXT2_FEATURE_INCOMPAT_FILETYPE | \
 	EXT2_FEATURE_INCOMPAT_FLEX_BG)
 #define EXT2_RO_COMPAT_WRITE (EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | \
@@ -169,6 +172,11 @@ ext2_put32(uint8_t *p, uint32_t v)
 #define SB_RESERVED_GDT 206
 #define SB_DESC_SIZE 254
 #define SB_BLOCKS_COUNT_HI 336
+#define SB_UUID 104
+#define SB_FIRST_META_BG 260
+#define SB_CHECKSUM_TYPE 373
+#define SB_CHECKSUM_SEED 624
+#define SB_CHECKSUM 1020
 
 /* Group descriptor field offsets. */
 #define GD_BLOCK_BITMAP 0
@@ -177,6 +185,24 @@ ext2_put32(uint8_t *p, uint32_t v)
 #define GD_FREE_BLOCKS 12
 #define GD_FREE_INODES 14
 #define GD_USED_DIRS 16
+#define GD_FLAGS 18
+#define GD_ITABLE_UNUSED 28
+#define GD_CHECKSUM 30
+#define GD_BLOCK_BITMAP_HI 32           /* 64bit descriptors only */
+#define GD_INODE_BITMAP_HI 36
+#define GD_INODE_TABLE_HI 40
+#define GD_ITABLE_UNUSED_HI 50
+#define GD_SIZE_64BIT 64
+
+/* bg_flags */
+#define EXT4_BG_INODE_UNINIT 0x1
+#define EXT4_BG_BLOCK_UNINIT 0x2
+#define EXT4_BG_INODE_ZEROED 0x4
+
+/* Extent trees (ext4_extent.c). */
+#define EXT4_EXT_MAGIC 0xf30a
+#define EXT4_EXT_MAX_DEPTH 5
+#define EXT4_EXT_INIT_MAX_LEN 32768u
 
 /* --- in-memory structures ------------------------------------------------ */
 
@@ -208,6 +234,12 @@ struct ext2_mount {
 	bool em_warned;                 /* [e] corruption reported once */
 	uint32_t em_dirgoal;            /* [e] next group for a directory */
 	uint32_t em_lastalloc;          /* [e] last block allocated */
+	uint32_t em_descsz;             /* [I] group descriptor size */
+	bool em_csum;                   /* [I] metadata_csum */
+	bool em_gdtcsum;                /* [I] uninit_bg (crc16) */
+	bool em_extents;                /* [I] extent feature */
+	uint32_t em_csum_seed;          /* [I] crc32c of the uuid, or given */
+	uint8_t *em_gdbad;              /* [I] per group: checksum failed */
 };
 
 /* One inode in memory: the vnode's v_data.  All fields [e]. */
@@ -230,6 +262,13 @@ struct ext2_node {
 	dev_t en_rdev;
 	uint32_t en_lastblk;            /* allocation goal: last data block */
 	uint8_t *en_raw;                /* em_isize bytes as read */
+	struct ext2_dix *en_dix;        /* directory name index, or NULL */
+	uint32_t en_csum_seed;          /* [I] metadata_csum: inode seed */
+	/* The last extent or hole found (ext4_extent.c); read-only mounts. */
+	bool en_xvalid;
+	bool en_xunwritten;             /* reads as zeroes */
+	uint32_t en_xlblk, en_xpblk;
+	uint64_t en_xlen;
 };
 
 static inline struct ext2_node *
@@ -259,7 +298,7 @@ void ext2_gd_write(struct ext2_mount *em, uint32_t g);
 static inline uint8_t *
 ext2_gd(struct ext2_mount *em, uint32_t g)
 {
-	return em->em_gd + (size_t)g * EXT2_GD_SIZE;
+	return em->em_gd + (size_t)g * em->em_descsz;
 }
 int ext2_balloc(struct ext2_mount *em, uint32_t goal, uint32_t *ret);
 int ext2_bfree(struct ext2_mount *em, uint32_t blk);
@@ -293,5 +332,42 @@ int ext2_dir_set(struct ext2_node *dn, uint64_t off, uint32_t ino,
 int ext2_dir_isempty(struct ext2_node *dn, bool *empty);
 int ext2_dir_init(struct ext2_node *dn, uint32_t parent);
 int ext2_dir_readdir(struct ext2_node *dn, struct uio *uio);
+
+/*
+ * ext4_csum.c: crc32c and crc16, and the metadata checksums of ext4.
+ * Each *_check returns 0 or EIO (reported once through ext2_corrupt),
+ * and 0 when the file system has no such checksums.
+ */
+void ext4_crc_init(void);
+uint32_t ext4_crc32c(uint32_t crc, const void *buf, size_t len);
+uint16_t ext4_crc16(uint16_t crc, const void *buf, size_t len);
+int ext4_sb_csum_check(struct ext2_mount *em);
+bool ext4_gd_csum_ok(struct ext2_mount *em, uint32_t g);
+int ext4_inode_csum_check(struct ext2_node *en);
+int ext4_extblk_csum_check(struct ext2_node *en, const uint8_t *blk,
+    uint32_t tailoff, uint32_t pbn);
+int ext4_dirblk_csum_check(struct ext2_node *dn, const uint8_t *blk,
+    uint64_t lbn);
+
+/* ext4_extent.c: logical to physical through an extent tree. */
+int ext4_ext_check_inode(struct ext2_node *en);
+int ext4_ext_bmap(struct ext2_node *en, uint64_t lbn, uint32_t *pbn);
+
+/* ext4_inline.c: the data of a small file kept in its inode. */
+int ext4_inline_read(struct ext2_node *en, struct uio *uio);
+void ext2_dir_index_free(struct ext2_node *dn);
+
+/* ext2_dirindex.c: the in-memory name index of a large directory. */
+struct ext2_dix;
+uint32_t ext2_dix_hash(const char *name, size_t len);
+struct ext2_dix *ext2_dix_create(void);
+void ext2_dix_destroy(struct ext2_dix *dx);
+uint32_t ext2_dix_nblocks(const struct ext2_dix *dx);
+int ext2_dix_insert(struct ext2_dix *dx, uint32_t hash, uint32_t off);
+void ext2_dix_delete(struct ext2_dix *dx, uint32_t hash, uint32_t off);
+bool ext2_dix_probe(const struct ext2_dix *dx, uint32_t hash,
+    uint32_t *cursor, uint32_t *off);
+int ext2_dix_setfree(struct ext2_dix *dx, uint32_t blk, uint32_t avail);
+bool ext2_dix_findfree(struct ext2_dix *dx, uint32_t need, uint32_t *blk);
 
 #endif

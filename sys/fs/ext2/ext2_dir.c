@@ -2,20 +2,26 @@
  * ext2 directories: linear lists of variable-length entries (inode,
  * rec_len, name_len, file_type, name) packed into whole blocks.
  *
- * Lookup and insertion scan every block (O(entries) per operation, so
- * filling a directory with n names is O(n^2): acceptable for now).  An
- * insertion takes the first entry whose slack -- rec_len beyond its own
- * record -- fits the new one, or an unused entry, else appends a block.
+ * A small directory is scanned block by block.  A large one (at least
+ * EXT2_DIX_MINBLOCKS blocks) gets an in-memory index on first use
+ * (ext2_dirindex.c: name hash -> entry offset, and the largest free slot
+ * of each block), kept exact by every insert and removal here and dropped
+ * on any error, so a lookup or an insertion reads one or two blocks
+ * whatever the size of the directory.  An insertion takes the first
+ * entry whose slack -- rec_len beyond its own record -- fits the new one,
+ * or an unused entry, else appends a block; with the index, the first
+ * block whose free hint fits.
  * Removal merges the entry into its predecessor's rec_len, or clears the
  * inode number of the first entry of a block, as Linux does; entries
  * never move, so the byte offset of an entry is a stable readdir cookie.
  * A cookie that points into a merged entry resumes at the next entry
  * boundary of its block.
  *
- * Directories with a hashed index (dir_index) are read linearly: the
- * index blocks look like empty entries spanning the block.  Any change to
- * such a directory clears its EXT2_INDEX_FL, which makes it a plain
- * linear directory that e2fsck accepts.
+ * Directories with a hashed index (dir_index) are read linearly, and
+ * looked up through the same in-memory index: the htree blocks look like
+ * empty entries spanning the block.  Any change to such a directory
+ * clears its EXT2_INDEX_FL, which makes it a plain linear directory that
+ * e2fsck accepts.
  *
  * Every entry is validated before use; a bad one makes the operation
  * fail with EIO (and one console message), never loop.  Runs under
@@ -24,6 +30,10 @@
 #include "fs/ext2/ext2.h"
 
 #define EXT2_NOPREV (~(uint32_t)0)
+/* Directories of this many blocks or more are indexed in memory. */
+#define EXT2_DIX_MINBLOCKS 4
+/* Offsets in the index are 32-bit. */
+#define EXT2_DIX_MAXSIZE 0x7fffffffu
 
 struct ext2_dirent {
 	uint32_t d_ino;
@@ -114,7 +124,12 @@ ext2_dir_bread(struct ext2_node *dn, uint64_t lbn, struct buf **bpp)
 		return error;
 	if (pbn == 0)
 		return ext2_corrupt(em, "hole in directory inode", dn->en_ino);
-	return bread(em->em_dev, pbn, em->em_bsize, bpp);
+	error = bread(em->em_dev, pbn, em->em_bsize, bpp);
+	/* metadata_csum (ext4_csum.c): the block's tail must match. */
+	if (error == 0 && em->em_csum &&
+	    (error = ext4_dirblk_csum_check(dn, (*bpp)->b_data, lbn)) != 0)
+		brelse(*bpp);
+	return error;
 }
 
 /* A directory changed: it is no longer indexed, and its times move. */
@@ -126,6 +141,134 @@ ext2_dir_changed(struct ext2_node *dn)
 	return ext2_iupdate(dn);
 }
 
+/* The largest slot of a block a new entry could use (see ext2_dir_fit). */
+static int
+ext2_dir_blkfree(struct ext2_node *dn, const uint8_t *blk, uint32_t *availp)
+{
+	struct ext2_mount *em = dn->en_mount;
+	struct ext2_dirent de;
+	uint32_t off, avail = 0, a;
+	int error;
+
+	for (off = 0; off < em->em_bsize; off += de.d_reclen) {
+		error = ext2_dirent_get(dn, blk, off, &de);
+		if (error)
+			return error;
+		a = de.d_ino == 0 ? de.d_reclen :
+		    de.d_reclen - EXT2_DIRENT_LEN(de.d_namelen);
+		if (a > avail)
+			avail = a;
+	}
+	*availp = avail;
+	return 0;
+}
+
+/* Called with em_lock held, or when the node is being freed. */
+void
+ext2_dir_index_free(struct ext2_node *dn)
+{
+	ext2_dix_destroy(dn->en_dix);
+	dn->en_dix = NULL;
+}
+
+/* Put the live entries and the free hint of block lbn into dx. */
+static int
+ext2_dir_index_block(struct ext2_node *dn, struct ext2_dix *dx, uint64_t lbn)
+{
+	struct ext2_mount *em = dn->en_mount;
+	uint32_t base = (uint32_t)(lbn << em->em_bshift), off, avail;
+	struct ext2_dirent de;
+	struct buf *bp;
+	int error;
+
+	error = ext2_dir_bread(dn, lbn, &bp);
+	if (error)
+		return error;
+	for (off = 0; off < em->em_bsize; off += de.d_reclen) {
+		error = ext2_dirent_get(dn, bp->b_data, off, &de);
+		if (error)
+			goto out;
+		if (de.d_ino == 0 || de.d_namelen == 0)
+			continue;
+		error = ext2_dix_insert(dx, ext2_dix_hash(de.d_name,
+		    de.d_namelen), base + off);
+		if (error)
+			goto out;
+	}
+	error = ext2_dir_blkfree(dn, bp->b_data, &avail);
+	if (error == 0)
+		error = ext2_dix_setfree(dx, (uint32_t)lbn, avail);
+out:
+	brelse(bp);
+	return error;
+}
+
+/*
+ * The index of directory dn, built now if the directory is large enough
+ * and has none (or has one that no longer matches its size).  NULL if it
+ * is small, or if the index cannot be had (no memory, a bad block): the
+ * caller then scans linearly, which reports any error itself.
+ */
+static struct ext2_dix *
+ext2_dir_index(struct ext2_node *dn)
+{
+	uint64_t lbn, n = ext2_dir_nblocks(dn);
+	struct ext2_dix *dx;
+
+	if (dn->en_dix != NULL) {
+		if (ext2_dix_nblocks(dn->en_dix) == n)
+			return dn->en_dix;
+		ext2_dir_index_free(dn);
+	}
+	if (n < EXT2_DIX_MINBLOCKS || dn->en_size > EXT2_DIX_MAXSIZE)
+		return NULL;
+	dx = ext2_dix_create();
+	if (dx == NULL)
+		return NULL;
+	for (lbn = 0; lbn < n; lbn++) {
+		if (ext2_dir_index_block(dn, dx, lbn) != 0) {
+			ext2_dix_destroy(dx);
+			return NULL;
+		}
+	}
+	dn->en_dix = dx;
+	return dx;
+}
+
+/* Lookup through the index: only blocks holding a hash match are read. */
+static int
+ext2_dir_find_indexed(struct ext2_node *dn, struct ext2_dix *dx,
+    const char *name, size_t len, uint32_t *ino, uint64_t *offp)
+{
+	struct ext2_mount *em = dn->en_mount;
+	uint32_t h = ext2_dix_hash(name, len), cursor = 0, off;
+	struct ext2_dirent de;
+	struct buf *bp;
+	bool match;
+	int error;
+
+	while (ext2_dix_probe(dx, h, &cursor, &off)) {
+		error = ext2_dir_bread(dn, off >> em->em_bshift, &bp);
+		if (error)
+			return error;
+		error = ext2_dirent_get(dn, bp->b_data,
+		    off & (em->em_bsize - 1), &de);
+		match = error == 0 && de.d_ino != 0 && de.d_namelen == len &&
+		    memcmp(de.d_name, name, len) == 0;
+		if (match) {
+			*ino = de.d_ino;
+			if (offp != NULL)
+				*offp = off;
+		}
+		brelse(bp);
+		if (error)
+			return error;
+		if (match)
+			return 0;
+	}
+	return ENOENT;
+}
+
 int
 ext2_dir_find(struct ext2_node *dn, const char *name, size_t len,
     uint32_t *ino, uint64_t *offp)
@@ -134,9 +277,17 @@ ext2_dir_find(struct ext2_node *dn, const char *name, size_t len,
 	struct ext2_dirent de;
 	uint64_t lbn, n = ext2_dir_nblocks(dn);
 	uint32_t off;
+	struct ext2_dix *dx;
 	struct buf *bp;
 	int error;
 
+	dx = ext2_dir_index(dn);
+	if (dx != NULL) {
+		error = ext2_dir_find_indexed(dn, dx, name, len, ino, offp);
+		if (error != 0 && error != ENOENT)
+			ext2_dir_index_free(dn);
+		return error;
+	}
 	for (lbn = 0; lbn < n; lbn++) {
 		error = ext2_dir_bread(dn, lbn, &bp);
 		if (error)
@@ -164,7 +315,7 @@ ext2_dir_find(struct ext2_node *dn, const char *name, size_t len,
 /* Try to place the entry in block bp; true if it went in. */
 static bool
 ext2_dir_fit(struct ext2_node *dn, uint8_t *blk, const char *name,
-    size_t len, uint32_t ino, enum vtype type, int *errorp)
+    size_t len, uint32_t ino, enum vtype type, uint32_t *offp, int *errorp)
 {
 	struct ext2_mount *em = dn->en_mount;
 	uint16_t need = (uint16_t)EXT2_DIRENT_LEN(len), used;
@@ -178,6 +329,7 @@ ext2_dir_fit(struct ext2_node *dn, uint8_t *blk, const char *name,
 		if (de.d_ino == 0 && de.d_reclen >= need) {
 			ext2_dirent_put(dn, blk + off, ino, de.d_reclen, name,
 			    len, type);
+			*offp = off;
 			return true;
 		}
 		used = (uint16_t)EXT2_DIRENT_LEN(de.d_namelen);
@@ -185,10 +337,57 @@ ext2_dir_fit(struct ext2_node *dn, uint8_t *blk, const char *name,
 			ext2_put16(blk + off + 4, used);
 			ext2_dirent_put(dn, blk + off + used, ino,
 			    (uint16_t)(de.d_reclen - used), name, len, type);
+			*offp = off + used;
 			return true;
 		}
 	}
 	return false;
+}
+
+/*
+ * Insertion through the index: try the blocks whose free hint fits, in
+ * order.  *done when the entry went in (the result is then final);
+ * otherwise no block had room and the caller appends one.
+ */
+static int
+ext2_dir_add_indexed(struct ext2_node *dn, struct ext2_dix *dx,
+    const char *name, size_t len, uint32_t ino, enum vtype type, bool *done)
+{
+	struct ext2_mount *em = dn->en_mount;
+	uint32_t need = EXT2_DIRENT_LEN(len), b = 0, boff, avail;
+	struct buf *bp;
+	bool fit;
+	int error;
+
+	*done = false;
+	while (ext2_dix_findfree(dx, need, &b)) {
+		error = ext2_dir_bread(dn, b, &bp);
+		if (error)
+			return error;
+		fit = ext2_dir_fit(dn, bp->b_data, name, len, ino, type, &boff,
+		    &error);
+		if (!fit) {
+			/* A stale hint: correct it and go on. */
+			if (error == 0)
+				error = ext2_dir_blkfree(dn, bp->b_data, &avail);
+			brelse(bp);
+			if (error)
+				return error;
+			(void)ext2_dix_setfree(dx, b, avail);
+			b++;
+			continue;
+		}
+		if (ext2_dir_blkfree(dn, bp->b_data, &avail) != 0 ||
+		    ext2_dix_insert(dx, ext2_dix_hash(name, len),
+		    (b << em->em_bshift) + boff) != 0)
+			ext2_dir_index_free(dn);
+		else
+			(void)ext2_dix_setfree(dx, b, avail);
+		bdwrite(bp);
+		*done = true;
+		return ext2_dir_changed(dn);
+	}
+	return 0;
 }
 
 int
@@ -197,16 +396,29 @@ ext2_dir_add(struct ext2_node *dn, const char *name, size_t len,
 {
 	struct ext2_mount *em = dn->en_mount;
 	uint64_t lbn, n = ext2_dir_nblocks(dn);
-	uint32_t pbn;
+	uint32_t pbn, boff;
+	struct ext2_dix *dx;
 	struct buf *bp;
-	bool isnew;
+	bool isnew, done;
 	int error;
 
-	for (lbn = 0; lbn < n; lbn++) {
+	dx = ext2_dir_index(dn);
+	if (dx != NULL) {
+		error = ext2_dir_add_indexed(dn, dx, name, len, ino, type,
+		    &done);
+		if (done)
+			return error;
+		if (error) {
+			ext2_dir_index_free(dn);
+			return error;
+		}
+	}
+	for (lbn = 0; dx == NULL && lbn < n; lbn++) {
 		error = ext2_dir_bread(dn, lbn, &bp);
 		if (error)
 			return error;
-		if (ext2_dir_fit(dn, bp->b_data, name, len, ino, type, &error)) {
+		if (ext2_dir_fit(dn, bp->b_data, name, len, ino, type, &boff,
+		    &error)) {
 			bdwrite(bp);
 			return ext2_dir_changed(dn);
 		}
@@ -231,6 +443,11 @@ ext2_dir_add(struct ext2_node *dn, const char *name, size_t len,
 	    type);
 	bdwrite(bp);
 	dn->en_size = (n + 1) << em->em_bshift;
+	if (dn->en_dix != NULL && (ext2_dix_setfree(dn->en_dix, (uint32_t)n,
+	    em->em_bsize - EXT2_DIRENT_LEN(len)) != 0 ||
+	    ext2_dix_insert(dn->en_dix, ext2_dix_hash(name, len),
+	    (uint32_t)(n << em->em_bshift)) != 0))
+		ext2_dir_index_free(dn);
 	return ext2_dir_changed(dn);
 }
 
@@ -261,11 +478,13 @@ int
 ext2_dir_remove(struct ext2_node *dn, uint64_t off)
 {
 	struct ext2_mount *em = dn->en_mount;
-	uint32_t boff = (uint32_t)(off & (em->em_bsize - 1)), prev;
+	uint32_t boff = (uint32_t)(off & (em->em_bsize - 1)), prev, avail;
+	struct ext2_dix *dx;
 	uint8_t *blk;
 	struct buf *bp;
 	int error;
 
+	dx = ext2_dir_index(dn);
 	error = ext2_dir_bread(dn, off >> em->em_bshift, &bp);
 	if (error)
 		return error;
@@ -275,11 +494,21 @@ ext2_dir_remove(struct ext2_node *dn, uint64_t off)
 		brelse(bp);
 		return error;
 	}
+	if (dx != NULL)
+		ext2_dix_delete(dx, ext2_dix_hash((const char *)blk + boff +
+		    EXT2_DIRENT_HDR, blk[boff + 6]), (uint32_t)off);
 	if (prev != EXT2_NOPREV)
 		ext2_put16(blk + prev + 4, (uint16_t)(ext2_le16(blk + prev + 4) +
 		    ext2_le16(blk + boff + 4)));
 	else
 		ext2_put32(blk + boff, 0);
+	if (dx != NULL) {
+		if (ext2_dir_blkfree(dn, blk, &avail) != 0)
+			ext2_dir_index_free(dn);
+		else
+			(void)ext2_dix_setfree(dx, (uint32_t)(off >>
+			    em->em_bshift), avail);
+	}
 	bdwrite(bp);
 	return ext2_dir_changed(dn);
 }

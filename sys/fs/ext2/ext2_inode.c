@@ -153,6 +153,8 @@ ext2_iloc(struct ext2_mount *em, uint32_t ino, uint32_t *blk, uint32_t *off)
 		return ext2_corrupt(em, "inode number", ino);
 	g = (ino - 1) / em->em_ipg;
 	idx = (ino - 1) % em->em_ipg;
+	if (em->em_gdbad != NULL && em->em_gdbad[g])
+		return ext2_corrupt(em, "checksum of group descriptor", g);
 	table = ext2_le32(ext2_gd(em, g) + GD_INODE_TABLE);
 	if (table <= em->em_first_data ||
 	    (uint64_t)table + em->em_itb_per_group > em->em_nblocks)
@@ -264,8 +266,59 @@ ext2_node_alloc(struct ext2_mount *em, uint32_t ino)
 void
 ext2_node_free(struct ext2_node *en)
 {
+	ext2_dir_index_free(en);
 	kmem_free(en->en_raw, en->en_mount->em_isize);
 	kmem_free(en, sizeof(*en));
+}
+
+/*
+ * Is inode ino in the never-used part of its group's table?  With group
+ * descriptor checksums (uninit_bg, metadata_csum) a group may leave its
+ * inode table uninitialised, wholly (INODE_UNINIT) or past ipg minus
+ * bg_itable_unused; such inodes read as zero, i.e. free.
+ */
+static bool
+ext2_inode_unused(struct ext2_mount *em, uint32_t ino)
+{
+	uint32_t g = (ino - 1) / em->em_ipg, idx = (ino - 1) % em->em_ipg;
+	const uint8_t *gd = ext2_gd(em, g);
+	uint32_t unused;
+
+	if (!em->em_csum && !em->em_gdtcsum)
+		return false;
+	if (ext2_le16(gd + GD_FLAGS) & EXT4_BG_INODE_UNINIT)
+		return true;
+	unused = ext2_le16(gd + GD_ITABLE_UNUSED);
+	if (em->em_descsz >= GD_SIZE_64BIT)
+		unused |= (uint32_t)ext2_le16(gd + GD_ITABLE_UNUSED_HI) << 16;
+	return unused <= em->em_ipg && idx >= em->em_ipg - unused;
+}
+
+/* The ext4 parts of a loaded inode: extents and inline data. */
+static int
+ext2_iread_ext4(struct ext2_node *en)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint64_t ea;
+
+	if (en->en_flags & EXT4_INLINE_DATA_FL) {
+		/* Files read through ext4_inline_read; the rest is EIO in
+		 * ext2_bmap.  Never on a writable mount. */
+		if (!em->em_rdonly)
+			return ext2_corrupt(em, "inline data on a writable "
+			    "mount, inode", en->en_ino);
+		return 0;
+	}
+	if (!(en->en_flags & EXT4_EXTENTS_FL))
+		return 0;
+	if (!em->em_rdonly)     /* the feature check forbids this */
+		return ext2_corrupt(em, "extents on a writable mount, inode",
+		    en->en_ino);
+	ea = en->en_file_acl != 0 ? em->em_bsize / 512 : 0;
+	if (en->en_type == VREG || en->en_type == VDIR ||
+	    (en->en_type == VLNK && en->en_blocks > ea))
+		return ext4_ext_check_inode(en);
+	return 0;
 }
 
 int
@@ -287,18 +340,19 @@ ext2_iread(struct ext2_mount *em, uint32_t ino, struct ext2_node **ret)
 		goto fail;
 	memcpy(en->en_raw, (uint8_t *)bp->b_data + off, em->em_isize);
 	brelse(bp);
+	if (ext2_inode_unused(em, ino))
+		memset(en->en_raw, 0, em->em_isize);
+	else if ((error = ext4_inode_csum_check(en)) != 0)
+		goto fail;
 	ext2_decode(en);
 	if (en->en_nlink == 0 || en->en_type == VNON) {
 		error = ext2_corrupt(em, "directory entry names free inode",
 		    ino);
 		goto fail;
 	}
-	if (en->en_flags & (EXT4_EXTENTS_FL | EXT4_INLINE_DATA_FL)) {
-		kprintf("pith: ext2: inode %u uses extents or inline data, "
-		    "which this driver cannot read\n", ino);
-		error = EIO;
+	error = ext2_iread_ext4(en);
+	if (error)
 		goto fail;
-	}
 	*ret = en;
 	return 0;
 fail:
@@ -474,6 +528,21 @@ ext2_bmap(struct ext2_node *en, uint64_t lbn, bool alloc, uint32_t *pbn,
 
 	if (isnew != NULL)
 		*isnew = false;
+	if (en->en_flags & EXT4_INLINE_DATA_FL) {
+		if (!em->em_warned) {
+			em->em_warned = true;
+			kprintf("pith: ext2: inode %u is an inline_data "
+			    "directory or link, which this driver cannot "
+			    "read\n", en->en_ino);
+		}
+		return EIO;
+	}
+	if (en->en_flags & EXT4_EXTENTS_FL) {
+		/* Only read-only mounts have extents (ext2_iread_ext4). */
+		if (alloc)
+			return EROFS;
+		return ext4_ext_bmap(en, lbn, pbn);
+	}
 	levels = ext2_bpath(em, lbn, &slot, idx);
 	if (levels < 0)
 		return EFBIG;
@@ -896,6 +965,8 @@ ext2_rdwr(struct ext2_node *en, struct uio *uio, int ioflag)
 {
 	if (uio->uio_offset < 0)
 		return EINVAL;
+	if (uio->uio_rw == UIO_READ && (en->en_flags & EXT4_INLINE_DATA_FL))
+		return ext4_inline_read(en, uio);
 	if (uio->uio_rw == UIO_READ)
 		return ext2_read(en, uio);
 	return ext2_write(en, uio, ioflag);

@@ -76,14 +76,14 @@ ext2_sb_write(struct ext2_mount *em)
 void
 ext2_gd_write(struct ext2_mount *em, uint32_t g)
 {
-	uint64_t byte = (uint64_t)g * EXT2_GD_SIZE;
+	uint64_t byte = (uint64_t)g * em->em_descsz;
 	uint32_t blk = em->em_first_data + 1 + (uint32_t)(byte >> em->em_bshift);
 	struct buf *bp;
 
 	if (bread(em->em_dev, blk, em->em_bsize, &bp) != 0)
 		return;         /* the write-back at unmount will retry */
 	memcpy((uint8_t *)bp->b_data + (byte & (em->em_bsize - 1)),
-	    ext2_gd(em, g), EXT2_GD_SIZE);
+	    ext2_gd(em, g), em->em_descsz);
 	bdwrite(bp);
 }
 

@@ -82,6 +82,23 @@ ext2_featmsg(const char *what, const struct ext2_featname *tab,
 	kprintf("pith: ext2: %s feature 0x%x%s\n", what, bit, tail);
 }
 
+/* A feature that this driver reads but cannot keep valid when writing. */
+static void
+ext2_rofeat(const struct ext2_featname *tab, uint32_t bits)
+{
+	uint32_t bit = bits & -bits;
+
+	for (; tab->fn_name != NULL; tab++) {
+		if (tab->fn_bit == bit) {
+			kprintf("pith: ext2: feature %s is read-only here; "
+			    "mount read-only\n", tab->fn_name);
+			return;
+		}
+	}
+	kprintf("pith: ext2: feature 0x%x is read-only here; mount "
+	    "read-only\n", bit);
+}
+
 static int
 ext2_bad(const char *why)
 {
@@ -123,6 +140,35 @@ ext2_max_size(struct ext2_mount *em)
 	return MIN(addr << em->em_bshift, (uint64_t)LONG_MAX);
 }
 
+/*
+ * The ext4 parts of the geometry: descriptor size (64 bytes or more with
+ * 64bit, whose upper halves of block numbers must be zero here: block
+ * numbers are 32-bit in this driver) and the extent feature.
+ */
+static int
+ext4_sb_geometry(struct ext2_mount *em)
+{
+	const uint8_t *sb = em->em_sb;
+	uint32_t incompat = 0;
+
+	if (ext2_le32(sb + SB_REV_LEVEL) >= 1)
+		incompat = ext2_le32(sb + SB_FEATURE_INCOMPAT);
+	em->em_descsz = EXT2_GD_SIZE;
+	em->em_extents = (incompat & EXT2_FEATURE_INCOMPAT_EXTENTS) != 0;
+	if (!(incompat & EXT2_FEATURE_INCOMPAT_64BIT))
+		return 0;
+	em->em_descsz = ext2_le16(sb + SB_DESC_SIZE);
+	if (em->em_descsz < GD_SIZE_64BIT || em->em_descsz > em->em_bsize ||
+	    (em->em_descsz & (em->em_descsz - 1)) != 0)
+		return ext2_bad("bad group descriptor size");
+	if (ext2_le32(sb + SB_BLOCKS_COUNT_HI) != 0) {
+		kprintf("pith: ext2: file systems of 2^32 blocks or more "
+		    "are not supported\n");
+		return EINVAL;
+	}
+	return 0;
+}
+
 /* Check the superblock's geometry; fill the em_* constants. */
 static int
 ext2_sb_check(struct ext2_mount *em, uint64_t devsize)
@@ -130,6 +176,7 @@ ext2_sb_check(struct ext2_mount *em, uint64_t devsize)
 	const uint8_t *sb = em->em_sb;
 	uint32_t rev, logbs, gdblocks;
 	uint64_t groups;
+	int error;
 
 	if (ext2_le16(sb + SB_MAGIC) != EXT2_MAGIC)
 		return ext2_bad("bad magic number");
@@ -180,12 +227,21 @@ ext2_sb_check(struct ext2_mount *em, uint64_t devsize)
 		return ext2_bad("bad reserved block count");
 	em->em_itb_per_group = (uint32_t)(((uint64_t)em->em_ipg * em->em_isize +
 	    em->em_bsize - 1) >> em->em_bshift);
-	gdblocks = (uint32_t)((groups * EXT2_GD_SIZE + em->em_bsize - 1) >>
+	error = ext4_sb_geometry(em);
+	if (error)
+		return error;
+	gdblocks = (uint32_t)((groups * em->em_descsz + em->em_bsize - 1) >>
 	    em->em_bshift);
 	if ((uint64_t)em->em_first_data + 1 + gdblocks >= em->em_nblocks)
 		return ext2_bad("group descriptors past the end");
 	em->em_gdsize = (size_t)gdblocks << em->em_bshift;
 	em->em_maxsize = ext2_max_size(em);
+	if (em->em_extents) {
+		/* Extents address 2^32 blocks; i_blocks is no limit with
+		 * huge_file, and an extent file is never written here. */
+		em->em_maxsize = MIN((uint64_t)0xffffffffu << em->em_bshift,
+		    (uint64_t)LONG_MAX);
+	}
 	return 0;
 }
 
@@ -203,17 +259,25 @@ ext2_feature_check(struct ext2_mount *em)
 		    incompat & ~(uint32_t)EXT2_INCOMPAT_READ, "");
 		return EINVAL;
 	}
-	if (em->em_rdonly)
+	if (em->em_rdonly) {
+		if (incompat & EXT2_FEATURE_INCOMPAT_RECOVER)
+			kprintf("pith: ext2: warning: the journal needs "
+			    "recovery; recent changes may be missing\n");
 		return 0;
+	}
 	if (incompat & EXT2_FEATURE_INCOMPAT_RECOVER) {
 		kprintf("pith: ext2: needs journal recovery; "
 		    "mount read-only\n");
 		return EROFS;
 	}
+	if (incompat & ~(uint32_t)EXT2_INCOMPAT_WRITE) {
+		ext2_rofeat(ext2_incompat_names,
+		    incompat & ~(uint32_t)EXT2_INCOMPAT_WRITE);
+		return EROFS;
+	}
 	if (rocompat & ~(uint32_t)EXT2_RO_COMPAT_WRITE) {
-		ext2_featmsg("cannot write", ext2_rocompat_names,
-		    rocompat & ~(uint32_t)EXT2_RO_COMPAT_WRITE,
-		    "; mount read-only");
+		ext2_rofeat(ext2_rocompat_names,
+		    rocompat & ~(uint32_t)EXT2_RO_COMPAT_WRITE);
 		return EROFS;
 	}
 	if (ext2_le16(sb + SB_STATE) & EXT2_ERROR_FS) {
@@ -224,20 +288,53 @@ ext2_feature_check(struct ext2_mount *em)
 	return 0;
 }
 
+/* A block number of a descriptor, with its upper half if 64bit. */
+static uint64_t
+ext2_gd_blk(struct ext2_mount *em, const uint8_t *gd, unsigned lo,
+    unsigned hi)
+{
+	uint64_t v = ext2_le32(gd + lo);
+
+	if (em->em_descsz >= GD_SIZE_64BIT)
+		v |= (uint64_t)ext2_le32(gd + hi) << 32;
+	return v;
+}
+
+/*
+ * Check every descriptor.  One whose checksum fails is marked bad (its
+ * inodes are then EIO, as Linux does on a read-only mount) rather than
+ * refusing the mount: the rest of the image stays readable.
+ */
 static int
 ext2_gd_check(struct ext2_mount *em)
 {
-	uint32_t g, bb, ib, it;
+	uint64_t bb, ib, it;
 	const uint8_t *gd;
+	uint32_t g;
 
 	for (g = 0; g < em->em_ngroups; g++) {
 		gd = ext2_gd(em, g);
-		bb = ext2_le32(gd + GD_BLOCK_BITMAP);
-		ib = ext2_le32(gd + GD_INODE_BITMAP);
-		it = ext2_le32(gd + GD_INODE_TABLE);
-		if (!ext2_blk_valid(em, bb) || !ext2_blk_valid(em, ib) ||
-		    !ext2_blk_valid(em, it) ||
-		    (uint64_t)it + em->em_itb_per_group > em->em_nblocks) {
+		if (!ext4_gd_csum_ok(em, g)) {
+			if (!em->em_rdonly) {
+				kprintf("pith: ext2: checksum of group "
+				    "descriptor %u does not match; run "
+				    "e2fsck\n", g);
+				return EINVAL;
+			}
+			em->em_gdbad[g] = 1;
+			(void)ext2_corrupt(em, "checksum of group descriptor",
+			    g);
+			continue;
+		}
+		bb = ext2_gd_blk(em, gd, GD_BLOCK_BITMAP, GD_BLOCK_BITMAP_HI);
+		ib = ext2_gd_blk(em, gd, GD_INODE_BITMAP, GD_INODE_BITMAP_HI);
+		it = ext2_gd_blk(em, gd, GD_INODE_TABLE, GD_INODE_TABLE_HI);
+		if (bb >= em->em_nblocks || ib >= em->em_nblocks ||
+		    it >= em->em_nblocks ||
+		    !ext2_blk_valid(em, (uint32_t)bb) ||
+		    !ext2_blk_valid(em, (uint32_t)ib) ||
+		    !ext2_blk_valid(em, (uint32_t)it) ||
+		    it + em->em_itb_per_group > em->em_nblocks) {
 			kprintf("pith: ext2: not a valid ext2 file system: "
 			    "bad group descriptor %u\n", g);
 			return EINVAL;
@@ -246,19 +343,52 @@ ext2_gd_check(struct ext2_mount *em)
 	return 0;
 }
 
+/*
+ * Where descriptor block i lives: after the superblock, or with meta_bg
+ * (from s_first_meta_bg on) in the first block of the first group of its
+ * meta group, after that group's superblock backup if it has one.
+ */
+static int
+ext2_gd_where(struct ext2_mount *em, uint32_t i, uint32_t *blk)
+{
+	uint32_t first_meta = 0, perblk = em->em_bsize / em->em_descsz;
+	uint64_t g, b;
+
+	if (ext2_le32(em->em_sb + SB_REV_LEVEL) >= 1 &&
+	    (ext2_le32(em->em_sb + SB_FEATURE_INCOMPAT) &
+	    EXT2_FEATURE_INCOMPAT_META_BG))
+		first_meta = ext2_le32(em->em_sb + SB_FIRST_META_BG);
+	else
+		first_meta = 0xffffffffu;
+	if (i < first_meta) {
+		*blk = em->em_first_data + 1 + i;
+		return 0;
+	}
+	g = (uint64_t)i * perblk;
+	b = em->em_first_data + g * em->em_bpg +
+	    (ext2_has_super(em, (uint32_t)g) ? 1 : 0);
+	if (g >= em->em_ngroups || b >= em->em_nblocks)
+		return ext2_bad("meta_bg descriptors past the end");
+	*blk = (uint32_t)b;
+	return 0;
+}
+
 static int
 ext2_gd_read(struct ext2_mount *em)
 {
-	uint32_t i, n = (uint32_t)(em->em_gdsize >> em->em_bshift);
+	uint32_t i, n = (uint32_t)(em->em_gdsize >> em->em_bshift), blk;
 	struct buf *bp;
 	int error;
 
 	em->em_gd = kmem_zalloc(em->em_gdsize);
-	if (em->em_gd == NULL)
+	em->em_gdbad = kmem_zalloc(em->em_ngroups);
+	if (em->em_gd == NULL || em->em_gdbad == NULL)
 		return ENOMEM;
 	for (i = 0; i < n; i++) {
-		error = bread(em->em_dev, em->em_first_data + 1 + i,
-		    em->em_bsize, &bp);
+		error = ext2_gd_where(em, i, &blk);
+		if (error)
+			return error;
+		error = bread(em->em_dev, blk, em->em_bsize, &bp);
 		if (error)
 			return error;
 		memcpy(em->em_gd + ((size_t)i << em->em_bshift), bp->b_data,
@@ -309,6 +439,8 @@ ext2_mount_free(struct ext2_mount *em)
 {
 	if (em->em_gd != NULL)
 		kmem_free(em->em_gd, em->em_gdsize);
+	if (em->em_gdbad != NULL)
+		kmem_free(em->em_gdbad, em->em_ngroups);
 	if (em->em_dev != NULL)
 		(void)bdev_close(em->em_dev);
 	mutex_destroy(&em->em_lock);
@@ -365,6 +497,8 @@ ext2_mount(struct mount *mp, const char *source, const void *data)
 	error = ext2_sb_check(em, em->em_dev->bd_size);
 	if (error == 0)
 		error = ext2_feature_check(em);
+	if (error == 0)
+		error = ext4_sb_csum_check(em);
 	if (error == 0)
 		error = ext2_gd_read(em);
 	if (error == 0)
@@ -503,6 +637,7 @@ ext2_modinit(void)
 {
 	int error;
 
+	ext4_crc_init();
 	error = vfs_register(&ext2_vfsops);
 	if (error == 0 && (error = vfs_register(&ext3_vfsops)) != 0)
 		vfs_unregister(&ext2_vfsops);
