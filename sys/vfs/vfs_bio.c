@@ -174,6 +174,17 @@ bget(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp)
 	return 0;
 }
 
+bool
+bincore(struct bdev *bd, uint64_t blkno, size_t size)
+{
+	bool found;
+
+	mutex_enter(&bcache_lock);
+	found = bcache_find(bd, blkno, size) != NULL;
+	mutex_exit(&bcache_lock);
+	return found;
+}
+
 int
 bread(struct bdev *bd, uint64_t blkno, size_t size, struct buf **bpp)
 {

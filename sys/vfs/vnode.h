@@ -242,5 +242,8 @@ int bwrite(struct buf *bp);
 /* Write every dirty buffer of bd and call its sync; drop all its buffers
  * when invalidate is set (unmount). */
 int bflush(struct bdev *bd, bool invalidate);
+/* Is block blkno of size bytes in the cache?  (A hint: callers that read
+ * around the cache hold their file system's lock against writers.) */
+bool bincore(struct bdev *bd, uint64_t blkno, size_t size);
 
 #endif

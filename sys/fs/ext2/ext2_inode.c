@@ -890,24 +890,83 @@ ext2_write_chunk(struct ext2_node *en, struct uio *uio, uint32_t boff,
 	return error;
 }
 
+/*
+ * Large sequential reads of file data go around the buffer cache: whole
+ * blocks that are contiguous on disk and not cached are read from the
+ * device in one transfer (up to EXT2_CLUSTER bytes) instead of one block
+ * at a time, and do not push metadata out of the cache.  Blocks that are
+ * cached -- possibly dirty -- always come from the cache; the mount lock
+ * keeps writers out meanwhile.  Returns the bytes moved, 0 when the next
+ * block is not worth clustering (the caller reads it the cached way).
+ */
+#define EXT2_CLUSTER (256 * 1024)
+
+static int
+ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
+    size_t *moved)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
+	uint64_t avail = en->en_size - (uint64_t)uio->uio_offset;
+	size_t want = (size_t)MIN(MIN((uint64_t)uio->uio_resid, avail),
+	    (uint64_t)EXT2_CLUSTER);
+	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	int error;
+
+	*moved = 0;
+	if (maxblk < 2)
+		return 0;
+	for (; nblk < maxblk; nblk++) {
+		error = ext2_bmap(en, lbn + nblk, false, &pbn, NULL);
+		if (error)
+			return error;
+		if (pbn == 0 || (nblk > 0 && pbn != first + nblk) ||
+		    bincore(em->em_dev, pbn, em->em_bsize))
+			break;
+		if (nblk == 0)
+			first = pbn;
+	}
+	if (nblk < 2)
+		return 0;
+	if (*bouncep == NULL && (*bouncep = kmem_alloc(EXT2_CLUSTER)) == NULL)
+		return 0;               /* no memory: the cached way still works */
+	error = em->em_dev->bd_ops->bdo_read(em->em_dev,
+	    (uint64_t)first << em->em_bshift, *bouncep,
+	    (size_t)nblk << em->em_bshift);
+	if (error)
+		return error;
+	*moved = (size_t)nblk << em->em_bshift;
+	return uiomove(*bouncep, *moved, uio);
+}
+
 static int
 ext2_read(struct ext2_node *en, struct uio *uio)
 {
 	struct ext2_mount *em = en->en_mount;
+	void *bounce = NULL;
 	uint32_t boff;
 	uint64_t off;
-	size_t n;
+	size_t n, moved;
 	int error = 0;
 
 	while (uio->uio_resid > 0 && (uint64_t)uio->uio_offset < en->en_size) {
 		off = (uint64_t)uio->uio_offset;
 		boff = (uint32_t)(off & (em->em_bsize - 1));
+		if (boff == 0) {
+			error = ext2_read_cluster(en, uio, &bounce, &moved);
+			if (error)
+				break;
+			if (moved != 0)
+				continue;
+		}
 		n = MIN((size_t)(em->em_bsize - boff), uio->uio_resid);
 		n = (size_t)MIN((uint64_t)n, en->en_size - off);
 		error = ext2_read_chunk(en, uio, boff, n);
 		if (error)
 			break;
 	}
+	if (bounce != NULL)
+		kmem_free(bounce, EXT2_CLUSTER);
 	return error;
 }
 
