@@ -238,7 +238,7 @@ check:
 # built with the same coverage and sanitizer flags.
 FUZZSRCS := $(wildcard tests/fuzz/*.c)
 fuzz:
-	$(MAKE) FUZZ=1 CC=clang $(FUZZSRCS:tests/fuzz/%.c=build-fuzz/tests/fuzz/%)
+	$(MAKE) FUZZ=1 CC=clang BUILD=build-fuzz $(FUZZSRCS:tests/fuzz/%.c=build-fuzz/tests/fuzz/%)
 $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -fsanitize=fuzzer $< -o $@ $(LIBA) $(HLDFLAGS) -fsanitize=fuzzer
