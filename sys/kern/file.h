@@ -117,6 +117,10 @@ int fd_table_alloc(struct filedesc **ret);
 int fd_table_copy(struct filedesc *from, struct filedesc **ret);
 /* Close every descriptor and free the table. */
 void fd_table_free(struct filedesc *fdp);
+/* Close every descriptor but keep the table (a process that exits while
+ * another thread may still be in a call of its: the table goes with the
+ * last reference to the process). */
+void fd_table_closeall(struct filedesc *fdp);
 /* Descriptor limit of the table (EMFILE beyond it). */
 int fd_limit(struct filedesc *fdp);
 

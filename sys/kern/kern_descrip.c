@@ -450,12 +450,11 @@ fd_table_copy(struct filedesc *from, struct filedesc **ret)
  * and each file released outside the lock.
  */
 void
-fd_table_free(struct filedesc *fdp)
+fd_table_closeall(struct filedesc *fdp)
 {
-	struct fdarray *fa, *next;
 	int fd;
 
-	for (fd = 0; fd < fdp->fd_array->fa_n; fd++) {
+	for (fd = 0; fd < atomic_load(&fdp->fd_array)->fa_n; fd++) {
 		struct file *fp;
 
 		mutex_enter(&fdp->fd_lock);
@@ -464,6 +463,14 @@ fd_table_free(struct filedesc *fdp)
 		if (fp != NULL)
 			file_rele(fp);
 	}
+}
+
+void
+fd_table_free(struct filedesc *fdp)
+{
+	struct fdarray *fa, *next;
+
+	fd_table_closeall(fdp);
 	for (fa = fdp->fd_array; fa != NULL; fa = next) {
 		next = fa->fa_retired;
 		fdarray_free(fa);

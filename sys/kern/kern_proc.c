@@ -202,7 +202,9 @@ proc_rele(struct proc *p)
 {
 	if (atomic_dec_uint_nv(&p->p_refcnt) != 0)
 		return;
-	KASSERT(p->p_fd == NULL && p->p_cwd == NULL && p->p_root == NULL);
+	KASSERT(p->p_cwd == NULL && p->p_root == NULL);
+	if (p->p_fd != NULL)
+		fd_table_free(p->p_fd);
 	if (p->p_cred != NULL)
 		cred_free(p->p_cred);
 	mutex_destroy(&p->p_lock);
@@ -275,16 +277,21 @@ proc_strip(struct proc *p)
 	void *cwd, *root;
 	struct filedesc *fdp;
 
+	/*
+	 * The descriptors close now, but the table itself stays until the
+	 * last reference to p goes (proc_rele): another thread may be in
+	 * the middle of a call of p's and still look descriptors up.
+	 * Lookups of the directories see NULL and fail with ENOENT.
+	 */
 	mutex_enter(&p->p_lock);
 	cwd = p->p_cwd;
 	root = p->p_root;
 	fdp = p->p_fd;
 	p->p_cwd = p->p_root = NULL;
-	p->p_fd = NULL;
 	proc_gen_bump(p);
 	mutex_exit(&p->p_lock);
 	if (fdp != NULL)
-		fd_table_free(fdp);
+		fd_table_closeall(fdp);
 	proc_dir_rele(cwd);
 	proc_dir_rele(root);
 }
@@ -399,8 +406,13 @@ proc_cwd_set(struct proc *p, void *dir)
 	void *old;
 
 	mutex_enter(&p->p_lock);
-	old = p->p_cwd;
-	p->p_cwd = dir;
+	if (p->p_flags & P_EXITING) {
+		/* Stripped already: a late chdir must not leave a reference. */
+		old = dir;
+	} else {
+		old = p->p_cwd;
+		p->p_cwd = dir;
+	}
 	mutex_exit(&p->p_lock);
 	proc_dir_rele(old);
 }

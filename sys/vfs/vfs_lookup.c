@@ -359,6 +359,14 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	ns.ns_locked = NULL;
 	ns.ns_nlinks = 0;
 	ns.ns_root = proc_root_get(curproc());
+	if (ns.ns_root == NULL) {
+		/* The process was released while this call was in flight. */
+		if (startdir != NULL)
+			vrele(startdir);
+		kmem_free(buf, bufsize);
+		nd_done(nd);
+		return ENOENT;
+	}
 	if (buf[0] == '/') {
 		if (startdir != NULL)
 			vrele(startdir);
@@ -415,7 +423,7 @@ vn_startdir(int dirfd, bool emptyok, struct vnode **vpp)
 
 	if (dirfd == AT_FDCWD) {
 		*vpp = proc_cwd_get(curproc());
-		return 0;
+		return *vpp != NULL ? 0 : ENOENT;       /* released meanwhile */
 	}
 	error = vn_getfile(dirfd, true, &fp, &vp);
 	if (error)

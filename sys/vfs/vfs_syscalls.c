@@ -887,6 +887,13 @@ sys_getcwd(char *buf, size_t size)
 
 	cwd = proc_cwd_get(p);
 	root = proc_root_get(p);
+	if (cwd == NULL || root == NULL) {      /* released meanwhile */
+		if (cwd != NULL)
+			vrele(cwd);
+		if (root != NULL)
+			vrele(root);
+		return -ENOENT;
+	}
 	error = cwd->v_op->vop_getattr(cwd, &va);
 	if (error == 0 && va.va_nlink == 0)
 		error = ENOENT;

@@ -165,12 +165,62 @@ test_threads(void)
 	is_int(good, 2 * NTHREADS, "%d threads on 2 CPUs, twice", NTHREADS);
 }
 
+/*
+ * A process released while one of its threads is blocked in a call: the
+ * call must end (its pipe's other end is closed with the descriptors),
+ * later calls get ESRCH, and nothing is touched after it is freed (the
+ * sanitizer build checks that).
+ */
+struct inflight {
+	pid_t pid;
+	int fd;
+	long got;
+	int err_after;
+};
+
+static void *
+inflight_reader(void *arg)
+{
+	struct inflight *f = arg;
+	char c;
+
+	if (pith_proc_switch(f->pid) != 0)
+		return NULL;
+	f->got = pith_sys_read(f->fd, &c, 1);
+	errno = 0;
+	(void)pith_sys_getuid();
+	f->err_after = errno;
+	return NULL;
+}
+
+static void
+test_release_inflight(void)
+{
+	struct inflight f = { .got = -2 };
+	struct timespec ts = { 0, 50 * 1000 * 1000 };
+	pthread_t th;
+	int p[2];
+
+	f.pid = pith_proc_create(0);
+	ok(f.pid > 0 && pith_proc_switch(f.pid) == 0 && pith_sys_pipe(p) == 0,
+	    "a process with a pipe");
+	f.fd = p[0];
+	pith_proc_switch(1);
+	pthread_create(&th, NULL, inflight_reader, &f);
+	nanosleep(&ts, NULL);                   /* let it block in read */
+	ok(pith_proc_release(f.pid) == 0, "release it while its thread reads");
+	pthread_join(th, NULL);
+	/* Had the thread not reached read() yet, read itself is ESRCH. */
+	ok((f.got == 0 || f.got == -1) && f.err_after == ESRCH,
+	    "the blocked read ends (EOF), later calls get ESRCH");
+}
+
 int
 main(void)
 {
 	struct pith_config cfg = { .ncpus = 2, .hostname = "kerntest" };
 
-	plan(28);
+	plan(31);
 	test_cycles();
 	if (pith_init(&cfg) != 0)
 		bail_out("pith_init: %s", strerror(errno));
@@ -178,6 +228,7 @@ main(void)
 	test_random_creds();
 	test_procs();
 	test_threads();
+	test_release_inflight();
 	pith_fini();
 	is_int((long long)pith_mem_inuse(), 0, "all memory back at the end");
 	return done_testing();
