@@ -111,7 +111,7 @@ proc_gen_bump(struct proc *p)
 }
 
 /* Refresh l's copies of its process's credentials and root. */
-static void
+void
 lwp_cache_sync(struct lwp *l)
 {
 	struct proc *p = l->l_proc;
@@ -147,16 +147,27 @@ lwp_cache_drop(struct lwp *l)
 	proc_dir_rele(root);
 }
 
-/* The calling lwp, its cache current. */
+/*
+ * The calling lwp, its cache usable.  Inside a system call the cache was
+ * brought up to date at entry (lwp_cache_check) and is not touched again
+ * until the call returns, so what cred_borrow() hands out stays valid for
+ * the whole call; outside one (boot, kernel threads) it is refreshed here.
+ */
 static inline struct lwp *
 lwp_cache_fresh(void)
 {
 	struct lwp *l = curlwp();
 
-	if (__predict_false(l->l_gen !=
-	    __atomic_load_n(&l->l_proc->p_gen, __ATOMIC_ACQUIRE)))
+	if (__predict_false(l->l_gen == 0 || (l->l_syscall < 0 &&
+	    l->l_gen != __atomic_load_n(&l->l_proc->p_gen, __ATOMIC_ACQUIRE))))
 		lwp_cache_sync(l);
 	return l;
+}
+
+const struct cred *
+cred_borrow(void)
+{
+	return lwp_cache_fresh()->l_cred;
 }
 
 struct cred *

@@ -36,6 +36,9 @@ void cred_free(struct cred *c);         /* drops a reference */
 bool cred_groupmember(const struct cred *c, gid_t gid);
 /* The calling thread's process's credentials, referenced: cred_free after. */
 struct cred *cred_get(void);
+/* The same, borrowed: valid until the system call in progress returns.
+ * Not for keeping (a struct file's f_cred takes cred_get). */
+const struct cred *cred_borrow(void);
 
 struct filedesc;
 
@@ -93,6 +96,16 @@ void proc_cwd_set(struct proc *p, void *dir);
 void proc_gen_bump(struct proc *p);
 /* Drop the lwp's cached credentials and root (lwp exit, shutdown). */
 void lwp_cache_drop(struct lwp *l);
+void lwp_cache_sync(struct lwp *l);
+
+/* System-call entry: bring the lwp's copies up to date for the call. */
+static inline void
+lwp_cache_check(struct lwp *l)
+{
+	if (__predict_false(l->l_gen !=
+	    __atomic_load_n(&l->l_proc->p_gen, __ATOMIC_ACQUIRE)))
+		lwp_cache_sync(l);
+}
 
 extern struct proc *proc0;      /* kernel threads */
 extern struct proc *proc1;      /* the first process */

@@ -92,6 +92,7 @@ pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 		return sy->sy_call(args);
 
 	cpu_enter(l);
+	lwp_cache_check(l);
 	l->l_syscall = (int)nr;
 	rv = sy->sy_call(args);
 	l->l_syscall = -1;

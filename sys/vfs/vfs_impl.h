@@ -33,6 +33,7 @@ dev_t vfs_newdev(void);
 #define ND_NOLAST 0x04          /* with WANTPARENT: do not look up the last */
 #define ND_EMPTYPATH 0x08       /* "" means the start directory (AT_EMPTY_PATH) */
 #define ND_NOCROSS 0x10         /* do not enter a mount at the last component */
+#define ND_OWNCRED 0x20         /* nd_cred is a copy nd_fini frees (else borrowed) */
 
 enum nd_last { ND_LAST_NORM, ND_LAST_DOT, ND_LAST_DOTDOT, ND_LAST_ROOT };
 

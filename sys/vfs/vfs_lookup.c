@@ -47,7 +47,7 @@ void
 nd_init(struct nameidata *nd, int flags)
 {
 	nd->nd_flags = flags;
-	nd->nd_cred = cred_get();
+	nd->nd_cred = (struct cred *)cred_borrow();     /* see ND_OWNCRED */
 	nd->nd_vp = nd->nd_dvp = NULL;
 	nd->nd_trailslash = false;
 	nd->nd_last = ND_LAST_NORM;
@@ -57,7 +57,8 @@ void
 nd_fini(struct nameidata *nd)
 {
 	nd_done(nd);
-	cred_free(nd->nd_cred);
+	if (nd->nd_flags & ND_OWNCRED)
+		cred_free(nd->nd_cred);
 }
 
 static void

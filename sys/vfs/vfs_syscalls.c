@@ -352,8 +352,8 @@ sys_faccessat2(int dirfd, const char *path, int mode, int flags)
 		}
 		c->cr_fsuid = c->cr_uid;
 		c->cr_fsgid = c->cr_gid;
-		cred_free(nd.nd_cred);
-		nd.nd_cred = c;
+		nd.nd_cred = c;         /* the borrowed one needs no release */
+		nd.nd_flags |= ND_OWNCRED;
 	}
 	error = namei_at(dirfd, path, &nd);
 	if (error || mode == F_OK)
