@@ -164,6 +164,12 @@ lwp_cache_fresh(void)
 	return l;
 }
 
+void *
+proc_root_borrow(void)
+{
+	return lwp_cache_fresh()->l_root;
+}
+
 const struct cred *
 cred_borrow(void)
 {

@@ -87,6 +87,8 @@ void proc_hold(struct proc *p);
 void proc_rele(struct proc *p);
 /* Mark exiting, close descriptors, drop the table's reference. */
 int proc_exit(struct proc *p);
+/* The caller's root, borrowed like cred_borrow() (NULL once released). */
+void *proc_root_borrow(void);
 /* Directory accessors: return a referenced vnode (pv_hold taken). */
 void *proc_cwd_get(struct proc *p);
 void *proc_root_get(struct proc *p);

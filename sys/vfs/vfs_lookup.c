@@ -37,7 +37,7 @@ struct namestate {
 	char *ns_buf;                   /* the path left to walk */
 	size_t ns_bufsize;              /* NAMEI_SMALL or PATH_MAX */
 	char *ns_link;                  /* PATH_MAX: symlink text, lazily */
-	struct vnode *ns_root;          /* referenced process root */
+	struct vnode *ns_root;          /* process root, borrowed for the call */
 	struct vnode *ns_dvp;           /* referenced current directory */
 	struct mount *ns_locked;        /* whose mnt_nslock we hold (reader) */
 	int ns_nlinks;
@@ -359,7 +359,7 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	ns.ns_link = NULL;
 	ns.ns_locked = NULL;
 	ns.ns_nlinks = 0;
-	ns.ns_root = proc_root_get(curproc());
+	ns.ns_root = proc_root_borrow();
 	if (ns.ns_root == NULL) {
 		/* The process was released while this call was in flight. */
 		if (startdir != NULL)
@@ -389,7 +389,6 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	ns_unlock(&ns);
 	if (ns.ns_dvp != NULL)
 		vrele(ns.ns_dvp);
-	vrele(ns.ns_root);
 	if (ns.ns_link != NULL)
 		kmem_free(ns.ns_link, PATH_MAX);
 	kmem_free(ns.ns_buf, ns.ns_bufsize);
