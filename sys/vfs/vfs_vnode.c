@@ -39,7 +39,14 @@
 
 #define VREF_NOCACHE 0x80000000u
 #define VREF_MASK 0x7fffffffu
-#define VCACHE_MAXVNODES 65536
+/*
+ * Idle vnodes kept: 1/2048 of the kernel's memory limit in count (about
+ * 1/16 of it in memory), at least 65536 -- 131072 at the default 256 MiB,
+ * enough that a directory of 100,000 files stays cached.
+ */
+#define VCACHE_MINVNODES 65536
+static size_t vcache_maxvnodes;         /* [I] after init */
+#define VCACHE_MAXVNODES vcache_maxvnodes
 
 struct vnode_impl {
 	struct vnode vi_vnode;
@@ -92,6 +99,7 @@ vcache_init(void)
 		LIST_INIT(&vcache_tab[i]);
 	vcache_mask = VCACHE_MINSIZE - 1;
 	vcache_n = 0;
+	vcache_maxvnodes = MAX((size_t)VCACHE_MINVNODES, kern_cfg.mem_limit / 2048);
 }
 
 void
