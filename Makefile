@@ -192,6 +192,36 @@ tests: $(CLIENTTESTS)
 $(BUILD)/tests/fuzz/proto_fuzz: HCFLAGS += -Ilib -I$(BUILD)
 $(BUILD)/tests/fuzz/proto_fuzz: $(BUILD)/gen/remote.c lib/pithclient/proto.c lib/pithclient/proto.h
 
+# --- bare metal (issue 5): `make metal` ------------------------------------
+# build/metal/pith.elf: the very same kernel.o as libpith.a, linked with the
+# bare-metal platform (platform/metal: multiboot entry, serial console,
+# cooperative threads) and the self-test program, booted by
+# `qemu-system-x86_64 -kernel`.  Not part of `all`; tests/scripts/
+# metal_boot.t builds and boots it when QEMU is installed.
+METAL := $(BUILD)/metal
+MCFLAGS := -std=gnu11 $(OPT) -g -fno-pic -fno-pie -mcmodel=small \
+	-ffreestanding -nostdinc -fno-stack-protector -fno-builtin \
+	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-common $(WARN) \
+	-Iinclude -Iplatform/metal
+METALOBJS := $(patsubst platform/metal/%.c,$(METAL)/%.o,$(wildcard platform/metal/*.c)) \
+	$(METAL)/boot.o
+$(METAL)/%.o: platform/metal/%.c platform/metal/metal.h include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/boot.o: platform/metal/boot.S
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld
+	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
+metal: $(METAL)/pith.elf
+.PHONY: metal
+# --- end of bare metal ----------------------------------------------------
+
+
 # --- examples, tests, benchmarks -----------------------------------------
 $(BUILD)/examples/%: examples/%.c $(LIBA)
 	@mkdir -p $(@D)
