@@ -25,6 +25,8 @@ _Static_assert(sizeof(pthread_mutex_t) <= sizeof(struct hyp_mutex), "mutex fits"
 _Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct hyp_rwlock), "rwlock fits");
 _Static_assert(sizeof(pthread_cond_t) <= sizeof(struct hyp_cond), "cond fits");
 
+void hyp_hosted_symbolize(void *const *frames, int n);
+
 static const struct hyp_upcalls *hyp_up;
 static pthread_key_t hyp_lwpkey;
 static int hyp_running;
@@ -122,7 +124,7 @@ hyp_panic(void)
 	int n = backtrace(frames, 64);
 
 	hyp_console_write("pith: backtrace:\n", 17);
-	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	hyp_hosted_symbolize(frames, n);
 	abort();
 }
 
