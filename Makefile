@@ -221,6 +221,32 @@ metal: $(METAL)/pith.elf
 .PHONY: metal
 # --- end of bare metal ----------------------------------------------------
 
+# --- libpithshim: unmodified programs on pithd via LD_PRELOAD (issue 6) ---
+# The shim exports only the libc names it replaces (-fvisibility=hidden,
+# SHIM_EXPORT); libpithclient.a is linked in with its names hidden
+# (--exclude-libs) so they never meet the program's.  Not built with
+# sanitizers: a preloaded ASan library would need the runtime first.
+SHIMSO := $(BUILD)/libpithshim.so
+SHIMOBJS := $(patsubst %.c,$(BUILD)/%.o,$(wildcard lib/pithshim/*.c))
+ifeq ($(SANFLAGS),)
+all: $(SHIMSO)
+endif
+$(BUILD)/lib/pithshim/%.o: lib/pithshim/%.c lib/pithshim/shim.h $(GENHDRS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -fvisibility=hidden -MMD -MP -c $< -o $@
+$(SHIMSO): $(SHIMOBJS) $(CLIENTA)
+	$(CC) -shared -Wl,-soname,libpithshim.so -Wl,--exclude-libs,ALL \
+	    -o $@ $(SHIMOBJS) $(CLIENTA) -ldl $(HLDFLAGS)
+$(BUILD)/tools/pith/cmd_exec.o: HCFLAGS += -DPITH_LIBDIR='"$(LIBDIR)"'
+install: install-shim
+install-shim: all
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 755 $(SHIMSO) $(DESTDIR)$(LIBDIR)/libpithshim.so
+uninstall: uninstall-shim
+uninstall-shim:
+	rm -f $(DESTDIR)$(LIBDIR)/libpithshim.so
+.PHONY: install-shim uninstall-shim
+# --- end of libpithshim ---------------------------------------------------
 
 # --- examples, tests, benchmarks -----------------------------------------
 $(BUILD)/examples/%: examples/%.c $(LIBA)

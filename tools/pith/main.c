@@ -76,6 +76,13 @@ static const struct command commands[] = {
 	    "  -d       FUSE debug output (implies -f)\n"
 	    "  -o OPTS  FUSE mount options (allow_other, ...)\n"
 	    "Unmount with fusermount3 -u MOUNTPOINT.\n" },
+	{ "exec", cmd_exec,
+	    "exec [--server SOCKET] [--prefix DIR] -- PROGRAM [ARGS...]",
+	    "run a program with a pithd server's files under DIR",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n"
+	    "  -p, --prefix DIR     where its files appear (default: "
+	    "$PITH_PREFIX or /pith)\n"
+	    "Dynamically linked programs only (LD_PRELOAD of libpithshim).\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

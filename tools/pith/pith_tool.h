@@ -102,6 +102,7 @@ int cmd_chmod(int argc, char **argv);
 int cmd_chown(int argc, char **argv);
 int cmd_touch(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
+int cmd_exec(int argc, char **argv);
 
 /* Shared helpers. */
 void mode_string(mode_t mode, char out[11]);

@@ -1,0 +1,500 @@
+/*
+ * libpithshim: execve, and what crosses it.
+ *
+ * The new image is a new connection, a new kernel process in the server,
+ * so the server's descriptors cannot follow it (until the protocol has
+ * its exec operation).  Two things are carried all the same:
+ *
+ * - the working directory in the server, in $PITH_CWD: shim_setcwd keeps
+ *   environ in step, and the explicit environment a shell passes to
+ *   execve gets the variable added or removed here;
+ *
+ * - standard input, output and error that are server descriptors (a
+ *   shell's `cmd > /pith/f` opens the file in the child, then execs).
+ *   The program gets a pipe in their place, and this process, which
+ *   keeps the connection, becomes a pump: it copies between the pipes
+ *   and the server descriptors until the program is done with them, waits
+ *   for it, and exits with its status (or dies of its signal), so the
+ *   shell waiting for this pid sees the program's end and finds the file
+ *   complete.  Signals the shell sends (INT, TERM, HUP, QUIT, USR1/2) are
+ *   passed on.  The program is forked with the raw system call, so no
+ *   atfork handler runs: it only moves the pipes and execs.  If its exec
+ *   fails, the errno comes back on a close-on-exec pipe and execve
+ *   returns it here as if nothing had happened (shells try each PATH
+ *   entry).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include "shim.h"
+
+#define PUMP_BUF	65536
+
+struct shim_pump {
+	int	sp_fd;		/* 0, 1 or 2 in the program */
+	int	sp_sfd;		/* the server descriptor behind it */
+	int	sp_in;		/* server -> program (its input) */
+	int	sp_pipe;	/* our end, non-blocking */
+	int	sp_other;	/* the program's end */
+	int	sp_done;
+	int	sp_len, sp_off;	/* bytes in sp_buf, bytes already passed on */
+	char	sp_buf[PUMP_BUF];
+};
+
+static struct shim_pump shim_pumps[3];
+static volatile pid_t shim_pumpchild;
+
+static void
+shim_forward(int sig)
+{
+	if (shim_pumpchild > 0)
+		kill(shim_pumpchild, sig);
+}
+
+/* A pipe end moved to 3 or above, so it never lands on 0-2. */
+static int
+shim_high(int fd)
+{
+	int h;
+
+	if (fd >= 3)
+		return fd;
+	h = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, 3);
+	REAL(close)(fd);
+	return h;
+}
+
+static int
+shim_pump_open(struct shim_pump *p)
+{
+	int fds[2];
+	long fl;
+
+	fl = SCALL(SYS_fcntl, p->sp_sfd, F_GETFL, 0, 0, 0, 0);
+	if (fl < 0)
+		return (int)-fl;
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		p->sp_in = 1;
+	else if ((fl & O_ACCMODE) == O_WRONLY)
+		p->sp_in = 0;
+	else
+		p->sp_in = p->sp_fd == 0;
+	if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+		return errno;
+	fds[0] = shim_high(fds[0]);
+	fds[1] = shim_high(fds[1]);
+	p->sp_pipe = p->sp_in ? fds[1] : fds[0];
+	p->sp_other = p->sp_in ? fds[0] : fds[1];
+	/* The program's end blocks, as a shell's pipe would. */
+	REAL(fcntl)(p->sp_other, F_SETFL, 0);
+	p->sp_done = p->sp_len = p->sp_off = 0;
+	return 0;
+}
+
+static void
+shim_pump_close(struct shim_pump *p)
+{
+	REAL(close)(p->sp_pipe);
+	p->sp_done = 1;
+}
+
+/* The program wrote: pass it all to the server. */
+static void
+shim_pump_out(struct shim_pump *p)
+{
+	ssize_t n;
+	long w;
+	int off;
+
+	n = REAL(read)(p->sp_pipe, p->sp_buf, sizeof(p->sp_buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		shim_pump_close(p);
+		return;
+	}
+	for (off = 0; off < n; off += (int)w) {
+		w = SCALL(SYS_write, p->sp_sfd, p->sp_buf + off, n - off, 0,
+		    0, 0);
+		if (w == -EINTR) {
+			w = 0;
+			continue;
+		}
+		if (w <= 0) {
+			/* The program sees EPIPE, as on a broken pipe. */
+			shim_pump_close(p);
+			return;
+		}
+	}
+}
+
+/* The program can take input: read the server when we have none. */
+static void
+shim_pump_in(struct shim_pump *p)
+{
+	ssize_t w;
+	long n;
+
+	if (p->sp_off == p->sp_len) {
+		n = SCALL(SYS_read, p->sp_sfd, p->sp_buf, sizeof(p->sp_buf), 0,
+		    0, 0);
+		if (n == -EINTR)
+			return;
+		if (n <= 0) {
+			shim_pump_close(p);
+			return;
+		}
+		p->sp_len = (int)n;
+		p->sp_off = 0;
+	}
+	w = REAL(write)(p->sp_pipe, p->sp_buf + p->sp_off,
+	    (size_t)(p->sp_len - p->sp_off));
+	if (w < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (w < 0) {
+		shim_pump_close(p);
+		return;
+	}
+	p->sp_off += (int)w;
+}
+
+static void __attribute__((noreturn))
+shim_pump_run(int npump, pid_t pid)
+{
+	static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
+	    SIGUSR1, SIGUSR2 };
+	struct pollfd pf[3];
+	struct sigaction sa;
+	int idx[3], i, k, live, status;
+
+	shim_pumpchild = pid;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = shim_forward;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < (int)(sizeof(fwd) / sizeof(fwd[0])); i++)
+		sigaction(fwd[i], &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	for (;;) {
+		live = 0;
+		for (i = 0; i < npump; i++) {
+			if (shim_pumps[i].sp_done)
+				continue;
+			pf[live].fd = shim_pumps[i].sp_pipe;
+			pf[live].events = shim_pumps[i].sp_in ? POLLOUT : POLLIN;
+			pf[live].revents = 0;
+			idx[live++] = i;
+		}
+		if (live == 0)
+			break;
+		if (poll(pf, (nfds_t)live, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (k = 0; k < live; k++) {
+			struct shim_pump *p = &shim_pumps[idx[k]];
+
+			if (pf[k].revents == 0)
+				continue;
+			if (!p->sp_in)
+				shim_pump_out(p);
+			else if (pf[k].revents & POLLOUT)
+				shim_pump_in(p);
+			else
+				shim_pump_close(p);	/* reader gone */
+		}
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			_exit(127);
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/* execve with pipes in place of the server's standard descriptors. */
+static int
+shim_exec_pumped(const char *path, char *const argv[], char *const envp[],
+    int npump)
+{
+	int (*rdup2)(int, int) = REAL(dup2);
+	int (*rexecve)(const char *, char *const[], char *const[]) =
+	    REAL(execve);
+	ssize_t (*rwrite)(int, const void *, size_t) = REAL(write);
+	int st[2], i, error = 0;
+	ssize_t n;
+	pid_t pid;
+
+	for (i = 0; i < npump && error == 0; i++) {
+		error = shim_pump_open(&shim_pumps[i]);
+		if (error)
+			npump = i;
+	}
+	if (error == 0 && pipe2(st, O_CLOEXEC) < 0)
+		error = errno;
+	if (error)
+		goto fail;
+	pid = (pid_t)syscall(SYS_fork);
+	if (pid == 0) {
+		for (i = 0; i < npump; i++)
+			rdup2(shim_pumps[i].sp_other, shim_pumps[i].sp_fd);
+		rexecve(path, argv, envp);
+		error = errno;
+		rwrite(st[1], &error, sizeof(error));
+		_exit(127);
+	}
+	error = pid < 0 ? errno : 0;
+	REAL(close)(st[1]);
+	if (pid > 0) {
+		do
+			n = REAL(read)(st[0], &error, sizeof(error));
+		while (n < 0 && errno == EINTR);
+		if (n != sizeof(error))
+			error = 0;
+		if (error)
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+	}
+	REAL(close)(st[0]);
+	if (error == 0) {
+		for (i = 0; i < npump; i++)
+			REAL(close)(shim_pumps[i].sp_other);
+		shim_pump_run(npump, pid);
+	}
+fail:
+	for (i = 0; i < npump; i++) {
+		REAL(close)(shim_pumps[i].sp_pipe);
+		REAL(close)(shim_pumps[i].sp_other);
+	}
+	errno = error;
+	return -1;
+}
+
+SHIM_EXPORT int
+execve(const char *path, char *const argv[], char *const envp[])
+{
+	size_t i, n, len = strlen(SHIM_CWDENV);
+	char var[PATH_MAX + 16];
+	int fd, sfd, npump = 0;
+
+	for (n = 0; envp != NULL && envp[n] != NULL; n++)
+		;
+	char *nenv[n + 2];
+	size_t j = 0;
+
+	for (i = 0; i < n; i++)
+		if (strncmp(envp[i], SHIM_CWDENV, len) != 0 ||
+		    envp[i][len] != '=')
+			nenv[j++] = envp[i];
+	if (shim_cwd_server) {
+		snprintf(var, sizeof(var), "%s=%s", SHIM_CWDENV, shim_cwd);
+		nenv[j++] = var;
+	}
+	nenv[j] = NULL;
+	for (fd = 0; fd < 3; fd++) {
+		sfd = shim_sfd(fd);
+		if (sfd < 0)
+			continue;
+		shim_pumps[npump].sp_fd = fd;
+		shim_pumps[npump].sp_sfd = sfd;
+		npump++;
+	}
+	if (npump == 0)
+		return REAL(execve)(path, argv, nenv);
+	return shim_exec_pumped(path, argv, nenv, npump);
+}
+
+/*
+ * The other exec functions: glibc's call its execve by an internal name,
+ * so they are redone here over the execve above (PATH search and the
+ * ENOEXEC fallback to /bin/sh as glibc does them), so that find -exec,
+ * xargs and env carry the standard descriptors too.
+ */
+/* glibc declares these arguments nonnull, but a NULL must not crash us:
+ * the pointer is hidden from the optimiser so the test stays. */
+static int
+shim_null(const void *p)
+{
+	__asm__("" : "+r" (p));
+	return (uintptr_t)p == 0;
+}
+
+SHIM_EXPORT int
+execv(const char *path, char *const argv[])
+{
+	return execve(path, argv, environ);
+}
+
+/* A file without #! or ELF magic: run it with /bin/sh, as glibc does. */
+static void
+shim_exec_script(const char *file, char *const argv[], char *const envp[])
+{
+	size_t n;
+
+	for (n = 0; argv[n] != NULL; n++)
+		;
+	char *nargv[n + 2];
+
+	nargv[0] = (char *)"/bin/sh";
+	nargv[1] = (char *)file;
+	memcpy(nargv + 2, argv + (n > 0), (n > 0 ? n - 1 : 0) * sizeof(char *));
+	nargv[n > 0 ? n + 1 : 2] = NULL;
+	execve(nargv[0], nargv, envp);
+}
+
+SHIM_EXPORT int
+execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	char buf[PATH_MAX];
+	const char *path, *p, *end;
+	size_t dlen, flen;
+	int eacces = 0;
+
+	if (shim_null(file) || *file == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(file, '/') != NULL) {
+		execve(file, argv, envp);
+		if (errno == ENOEXEC)
+			shim_exec_script(file, argv, envp);
+		return -1;
+	}
+	path = getenv("PATH");
+	if (path == NULL)
+		path = "/bin:/usr/bin";
+	flen = strlen(file);
+	for (p = path; ; p = end + 1) {
+		end = strchr(p, ':');
+		if (end == NULL)
+			end = p + strlen(p);
+		dlen = (size_t)(end - p);
+		if (dlen + flen + 2 <= sizeof(buf)) {
+			/* An empty element is the working directory. */
+			memcpy(buf, p, dlen);
+			if (dlen == 0)
+				buf[dlen++] = '.';
+			buf[dlen] = '/';
+			memcpy(buf + dlen + 1, file, flen + 1);
+			execve(buf, argv, envp);
+			switch (errno) {
+			case EACCES:
+				eacces = 1;
+				/* FALLTHROUGH */
+			case ENOENT:
+			case ESTALE:
+			case ENOTDIR:
+			case ENODEV:
+			case ETIMEDOUT:
+				break;
+			case ENOEXEC:
+				shim_exec_script(buf, argv, envp);
+				return -1;
+			default:
+				return -1;
+			}
+		}
+		if (*end == '\0')
+			break;
+	}
+	errno = eacces ? EACCES : ENOENT;
+	return -1;
+}
+
+SHIM_EXPORT int
+execvp(const char *file, char *const argv[])
+{
+	return execvpe(file, argv, environ);
+}
+
+/* The list forms: gather the arguments, then as above. */
+static void
+shim_fillargs(const char *arg0, va_list ap, char **argv, size_t n)
+{
+	size_t i;
+
+	argv[0] = (char *)arg0;
+	for (i = 1; i <= n; i++)
+		argv[i] = va_arg(ap, char *);
+}
+
+SHIM_EXPORT int
+execl(const char *path, const char *arg0, ...)
+{
+	va_list ap, c;
+	size_t n = 0;
+
+	va_start(ap, arg0);
+	va_copy(c, ap);
+	if (!shim_null(arg0))
+		while (va_arg(c, char *) != NULL)
+			n++;
+	va_end(c);
+	char *argv[n + 2];
+
+	if (!shim_null(arg0))
+		shim_fillargs(arg0, ap, argv, n + 1);
+	else
+		argv[0] = NULL;
+	va_end(ap);
+	return execve(path, argv, environ);
+}
+
+SHIM_EXPORT int
+execlp(const char *file, const char *arg0, ...)
+{
+	va_list ap, c;
+	size_t n = 0;
+
+	va_start(ap, arg0);
+	va_copy(c, ap);
+	if (!shim_null(arg0))
+		while (va_arg(c, char *) != NULL)
+			n++;
+	va_end(c);
+	char *argv[n + 2];
+
+	if (!shim_null(arg0))
+		shim_fillargs(arg0, ap, argv, n + 1);
+	else
+		argv[0] = NULL;
+	va_end(ap);
+	return execvpe(file, argv, environ);
+}
+
+SHIM_EXPORT int
+execle(const char *path, const char *arg0, ...)
+{
+	va_list ap, c;
+	char *const *envp;
+	size_t n = 0;
+
+	va_start(ap, arg0);
+	va_copy(c, ap);
+	if (!shim_null(arg0))
+		while (va_arg(c, char *) != NULL)
+			n++;
+	envp = va_arg(c, char *const *);
+	va_end(c);
+	char *argv[n + 2];
+
+	if (!shim_null(arg0))
+		shim_fillargs(arg0, ap, argv, n + 1);
+	else
+		argv[0] = NULL;
+	va_end(ap);
+	return execve(path, argv, envp);
+}
