@@ -27,6 +27,9 @@ proto_ioctl_legacy(unsigned cmd, struct proto_res *r)
 	switch (cmd) {
 	case 0x5450:	/* FIONCLEX */
 	case 0x5451:	/* FIOCLEX */
+	/* Encoded as if it wrote an int through a pointer, but its argument
+	 * is the source descriptor itself (cp tries it on every file). */
+	case 0x40049409:	/* FICLONE */
 		r->kind = PK_VAL;
 		return 1;
 	case 0x5421:	/* FIONBIO */
