@@ -170,17 +170,9 @@ static int
 ext2_create(struct vnode *dvp, const struct componentname *cn,
     const struct vattr *va, struct vnode **vpp)
 {
-	switch (va->va_type) {
-	case VREG:
-	case VDIR:
-	case VCHR:
-	case VBLK:
-	case VFIFO:
-	case VSOCK:
-		return ext2_makenode(dvp, cn, va->va_type, va, NULL, vpp);
-	default:
-		return EINVAL;
-	}
+	/* The VFS makes symlinks with vop_symlink and passes no other type. */
+	KASSERT(va->va_type != VNON && va->va_type != VLNK);
+	return ext2_makenode(dvp, cn, va->va_type, va, NULL, vpp);
 }
 
 static int
