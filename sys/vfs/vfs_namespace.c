@@ -324,28 +324,32 @@ vn_may_delete(struct vnode *dvp, struct vnode *vp, bool isdir,
 	return 0;
 }
 
+/*
+ * unlink and rmdir after their own checks of the last component: look the
+ * name up under the namespace lock, check the sticky and write rules, and
+ * have the file system remove it.
+ */
 static int
-vn_unlink(struct nameidata *nd)
+vn_remove(struct nameidata *nd, bool isdir)
 {
 	struct vnode *dvp = nd->nd_dvp, *vp = NULL;
 	int error;
 
-	if (nd->nd_last != ND_LAST_NORM)
-		return EISDIR;
 	if (vn_rdonly(dvp))
 		return EROFS;
 	rw_enter(&dvp->v_mount->mnt_nslock, RW_WRITER);
 	error = vn_lookup_locked(dvp, &nd->nd_cn, &vp);
 	if (error)
 		goto out;
-	if (nd->nd_trailslash) {
+	if (!isdir && nd->nd_trailslash) {
 		error = vp->v_type == VDIR ? EISDIR : ENOTDIR;
 		goto out;
 	}
-	error = vn_may_delete(dvp, vp, false, nd->nd_cred);
+	error = vn_may_delete(dvp, vp, isdir, nd->nd_cred);
 	if (error)
 		goto out;
-	error = dvp->v_op->vop_remove(dvp, &nd->nd_cn, vp);
+	error = isdir ? dvp->v_op->vop_rmdir(dvp, &nd->nd_cn, vp) :
+	    dvp->v_op->vop_remove(dvp, &nd->nd_cn, vp);
 	if (error == 0)
 		vcache_nocache(vp);
 out:
@@ -356,34 +360,23 @@ out:
 }
 
 static int
+vn_unlink(struct nameidata *nd)
+{
+	if (nd->nd_last != ND_LAST_NORM)
+		return EISDIR;
+	return vn_remove(nd, false);
+}
+
+static int
 vn_rmdir(struct nameidata *nd)
 {
-	struct vnode *dvp = nd->nd_dvp, *vp = NULL;
-	int error;
-
 	if (nd->nd_last == ND_LAST_DOT)
 		return EINVAL;
 	if (nd->nd_last == ND_LAST_DOTDOT)
 		return ENOTEMPTY;
 	if (nd->nd_last == ND_LAST_ROOT)
 		return EBUSY;
-	if (vn_rdonly(dvp))
-		return EROFS;
-	rw_enter(&dvp->v_mount->mnt_nslock, RW_WRITER);
-	error = vn_lookup_locked(dvp, &nd->nd_cn, &vp);
-	if (error)
-		goto out;
-	error = vn_may_delete(dvp, vp, true, nd->nd_cred);
-	if (error)
-		goto out;
-	error = dvp->v_op->vop_rmdir(dvp, &nd->nd_cn, vp);
-	if (error == 0)
-		vcache_nocache(vp);
-out:
-	rw_exit(&dvp->v_mount->mnt_nslock);
-	if (vp != NULL)
-		vrele(vp);
-	return error;
+	return vn_remove(nd, true);
 }
 
 long
