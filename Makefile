@@ -204,11 +204,14 @@ MCFLAGS := -std=gnu11 $(OPT) -g -fno-pic -fno-pie -mcmodel=small \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-common $(WARN) \
 	-Iinclude -Iplatform/metal
 METALOBJS := $(patsubst platform/metal/%.c,$(METAL)/%.o,$(wildcard platform/metal/*.c)) \
-	$(METAL)/boot.o
+	$(METAL)/boot.o $(METAL)/pvh.o
 $(METAL)/%.o: platform/metal/%.c platform/metal/metal.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 $(METAL)/boot.o: platform/metal/boot.S
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/pvh.o: platform/metal/pvh.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
@@ -217,7 +220,15 @@ $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
 $(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld
 	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
 	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
-metal: $(METAL)/pith.elf
+# devtest.elf: the same platform with the device test program
+# (tests/metal/devtest.c), booted with virtio disks by metal_dev.t.
+$(METAL)/devtest.o: tests/metal/devtest.c include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/devtest.elf: $(KERNEL) $(METALOBJS) $(METAL)/devtest.o platform/metal/metal.ld
+	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/devtest.o $(KERNEL)
+metal: $(METAL)/pith.elf $(METAL)/devtest.elf
 .PHONY: metal
 # --- end of bare metal ----------------------------------------------------
 

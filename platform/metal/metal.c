@@ -308,8 +308,9 @@ rnd_jitter64(void)
 	return z ^ (z >> 31);
 }
 
+/* hyp_getrandom (virtio_rng.c) falls back to this. */
 int
-hyp_getrandom(void *buf, hyp_size_t len)
+metal_cpu_random(void *buf, hyp_size_t len)
 {
 	u8 *p = buf;
 	u64 v;
@@ -355,40 +356,6 @@ metal_lwp_exit(void *lwp)
 		metal_up->hu_lwp_exit(lwp);
 }
 
-/* --- block devices: none yet (virtio-blk is a later slice) ---------------- */
-
-int
-hyp_bio_open(const char *name, int flags, struct hyp_bio **ret,
-    unsigned long long *size)
-{
-	return ENODEV;
-}
-
-int
-hyp_bio_read(struct hyp_bio *b, unsigned long long off, void *buf,
-    hyp_size_t len)
-{
-	return ENODEV;
-}
-
-int
-hyp_bio_write(struct hyp_bio *b, unsigned long long off, const void *buf,
-    hyp_size_t len)
-{
-	return ENODEV;
-}
-
-int
-hyp_bio_sync(struct hyp_bio *b)
-{
-	return ENODEV;
-}
-
-void
-hyp_bio_close(struct hyp_bio *b)
-{
-}
-
 /* --- entry --------------------------------------------------------------- */
 
 #define MB_BOOT_MAGIC 0x2BADB002
@@ -429,8 +396,14 @@ metal_start(u32 magic, u32 info)
 	idt_init();
 	/* A newline first: the BIOS leaves the cursor mid-line. */
 	metal_puts("\npith metal: booting\n");
+	if (magic == PVH_MAGIC) {
+		/* Entered through pvh.S: make it look like multiboot. */
+		info = pvh_to_multiboot(info);
+		mi = (const struct mb_info *)(uintptr)info;
+		magic = MB_BOOT_MAGIC;
+	}
 	if (magic != MB_BOOT_MAGIC)
-		metal_fatal("not loaded by a multiboot loader");
+		metal_fatal("not loaded by a multiboot or PVH loader");
 	if ((mi->mi_flags & MB_INFO_MEM) == 0)
 		metal_fatal("the boot loader gave no memory size");
 	if ((mi->mi_flags & MB_INFO_CMDLINE) != 0 && mi->mi_cmdline != 0) {
@@ -442,13 +415,13 @@ metal_start(u32 magic, u32 info)
 		metal_cmdline_buf[i] = '\0';
 		metal_cmdline_str = metal_cmdline_buf;
 	}
-	top = 0x100000ul + (uintptr)mi->mi_mem_upper * 1024;
-	if (top > HEAP_CEILING)
-		top = HEAP_CEILING;
+	top = metal_mem_top(info, HEAP_CEILING);
 	mem_init(((uintptr)_end + 4095) & ~4095ul, top);
 	rnd_probe();
 	clock_init();
 	sched_init();
+	pci_init();
+	virtio_init();
 	metal_puts("pith metal: memory ");
 	metal_putd((long)((top - (uintptr)_end) >> 10));
 	metal_puts(" KiB free, rdrand ");
