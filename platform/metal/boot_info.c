@@ -15,7 +15,10 @@
  * copies all of it into a multiboot information block of our own (in
  * bss), so that every later reader -- metal.c, the boot arguments --
  * knows only multiboot.  Addresses above 4 GiB cannot be expressed there
- * and are dropped (QEMU and Firecracker load everything low).
+ * and are dropped (QEMU and Firecracker load everything low).  QEMU puts
+ * start_info and its tables in page 0, which the page tables leave
+ * unmapped, so every read goes through pvh_copy() and pvh.S's copy of
+ * that page, and the strings are copied into buffers of our own.
  *
  * Runs once, on the boot CPU, before anything else: no locks.  The
  * structures the loader gave stay where it put them and are only read.
@@ -31,6 +34,7 @@
 #define IMAGE_BASE 0x100000ul
 #define PVH_MAXMODS 16
 #define PVH_MAXMAP 64
+#define PAGE0 4096ul
 
 /* The multiboot information fields read here, by byte offset. */
 #define MBI_FLAGS 0
@@ -88,6 +92,11 @@ struct mb_module {
 static u32 bi_mbi[MBI_SIZE / 4];
 static struct mb_mmap bi_mmap[PVH_MAXMAP];
 static struct mb_module bi_mods[PVH_MAXMODS];
+static char bi_cmdline[4096];
+static char bi_modstr[PVH_MAXMODS][256];
+
+/* pvh.S: a copy of physical page 0, taken before paging was on. */
+extern const u8 pvh_page0[];
 
 static u32
 mbi_get(u32 info, unsigned off)
@@ -108,55 +117,88 @@ low(u64 pa)
 	return pa != 0 && pa < 0x100000000ul;
 }
 
+/*
+ * Copy len bytes at physical address pa: from pvh_page0 (pvh.S's copy)
+ * for the part in page 0, which is not mapped, directly for the rest.
+ */
+static void
+pvh_copy(void *dst, u64 pa, hyp_size_t len)
+{
+	u8 *d = dst;
+
+	for (; len > 0; len--, pa++)
+		*d++ = pa < PAGE0 ? pvh_page0[pa] : *(const u8 *)(uintptr)pa;
+}
+
+/* A loader's string into buf (NUL-terminated, cut to size); its address. */
+static u32
+pvh_string(char *buf, hyp_size_t size, u64 pa)
+{
+	hyp_size_t i;
+
+	for (i = 0; i + 1 < size; i++) {
+		pvh_copy(&buf[i], pa + i, 1);
+		if (buf[i] == '\0')
+			break;
+	}
+	buf[i] = '\0';
+	return (u32)(uintptr)buf;
+}
+
 u32
 pvh_to_multiboot(u32 start_info)
 {
-	const struct hvm_start_info *si =
-	    (const struct hvm_start_info *)(uintptr)start_info;
-	const struct hvm_memmap_entry *me;
-	const struct hvm_modlist_entry *mod;
+	struct hvm_start_info si;
+	struct hvm_memmap_entry me;
+	struct hvm_modlist_entry mod;
 	u32 flags = 0, i, n;
 	u64 end;
 
-	if (si->si_magic != PVH_MAGIC)
+	metal_puts("pith metal: entered through PVH\n");
+	pvh_copy(&si, start_info, sizeof(si));
+	if (si.si_magic != PVH_MAGIC)
 		metal_fatal("PVH boot without the hvm_start_info magic");
-	if (low(si->si_cmdline_paddr)) {
-		mbi_set(MBI_CMDLINE, (u32)si->si_cmdline_paddr);
+	if (low(si.si_cmdline_paddr)) {
+		mbi_set(MBI_CMDLINE, pvh_string(bi_cmdline, sizeof(bi_cmdline),
+		    si.si_cmdline_paddr));
 		flags |= MB_INFO_CMDLINE;
 	}
-	n = si->si_nr_modules < PVH_MAXMODS ? si->si_nr_modules : PVH_MAXMODS;
-	mod = (const struct hvm_modlist_entry *)(uintptr)si->si_modlist_paddr;
-	if (n > 0 && low(si->si_modlist_paddr)) {
+	n = si.si_nr_modules < PVH_MAXMODS ? si.si_nr_modules : PVH_MAXMODS;
+	if (n > 0 && low(si.si_modlist_paddr)) {
 		for (i = 0; i < n; i++) {
-			if (!low(mod[i].me_paddr + mod[i].me_size))
+			pvh_copy(&mod, si.si_modlist_paddr + i * sizeof(mod),
+			    sizeof(mod));
+			if (!low(mod.me_paddr + mod.me_size))
 				break;
-			bi_mods[i].mo_start = (u32)mod[i].me_paddr;
-			bi_mods[i].mo_end = (u32)(mod[i].me_paddr + mod[i].me_size);
-			bi_mods[i].mo_string = low(mod[i].me_cmdline_paddr) ?
-			    (u32)mod[i].me_cmdline_paddr : 0;
+			bi_mods[i].mo_start = (u32)mod.me_paddr;
+			bi_mods[i].mo_end = (u32)(mod.me_paddr + mod.me_size);
+			bi_mods[i].mo_string = low(mod.me_cmdline_paddr) ?
+			    pvh_string(bi_modstr[i], sizeof(bi_modstr[i]),
+			    mod.me_cmdline_paddr) : 0;
 			bi_mods[i].mo_reserved = 0;
 		}
 		mbi_set(MBI_MODS_COUNT, i);
 		mbi_set(MBI_MODS_ADDR, (u32)(uintptr)bi_mods);
 		flags |= MB_INFO_MODS;
 	}
-	n = si->si_memmap_entries < PVH_MAXMAP ? si->si_memmap_entries :
+	n = si.si_memmap_entries < PVH_MAXMAP ? si.si_memmap_entries :
 	    PVH_MAXMAP;
-	me = (const struct hvm_memmap_entry *)(uintptr)si->si_memmap_paddr;
-	if (si->si_version >= 1 && n > 0 && low(si->si_memmap_paddr)) {
+	if (si.si_version >= 1 && n > 0 && low(si.si_memmap_paddr)) {
 		for (i = 0; i < n; i++) {
+			pvh_copy(&me, si.si_memmap_paddr + i * sizeof(me),
+			    sizeof(me));
 			bi_mmap[i].mm_size = sizeof(bi_mmap[i]) - 4;
-			bi_mmap[i].mm_base = me[i].mm_addr;
-			bi_mmap[i].mm_len = me[i].mm_size;
-			bi_mmap[i].mm_type = me[i].mm_type;
+			bi_mmap[i].mm_base = me.mm_addr;
+			bi_mmap[i].mm_len = me.mm_size;
+			bi_mmap[i].mm_type = me.mm_type;
 			/* mem_lower and mem_upper, as a multiboot loader would. */
-			end = me[i].mm_addr + me[i].mm_size;
-			if (me[i].mm_type != E820_RAM)
+			end = me.mm_addr + me.mm_size;
+			if (me.mm_type != E820_RAM)
 				continue;
-			if (me[i].mm_addr == 0)
+			if (me.mm_addr == 0)
 				mbi_set(MBI_MEM_LOWER, (u32)((end < 0xa0000 ?
 				    end : 0xa0000) >> 10));
-			if (me[i].mm_addr <= IMAGE_BASE && end > IMAGE_BASE)
+			if (me.mm_addr <= IMAGE_BASE && end > IMAGE_BASE)
 				mbi_set(MBI_MEM_UPPER, (u32)((end < 0x100000000ul ?
 				    end - IMAGE_BASE : 0xfff00000ul) >> 10));
 		}

@@ -31,7 +31,24 @@
 	.code32
 	.globl pvh_start32
 pvh_start32:
+	/*
+	 * Loaders put start_info and its tables in low memory, QEMU even in
+	 * page 0, which the page tables leave unmapped (NULL guard): copy
+	 * that page now, while paging is off; boot_info.c reads from it.
+	 */
+	cld
+	xorl %esi, %esi
+	movl $pvh_page0, %edi
+	movl $1024, %ecx
+	rep movsl
 	movl $PVH_MAGIC, %eax
 	jmp _start32
+
+	.section .bss
+	.balign 4096
+	.globl pvh_page0
+pvh_page0:
+	.skip 4096
+
 
 	.section .note.GNU-stack, "", @progbits
