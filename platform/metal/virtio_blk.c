@@ -151,7 +151,13 @@ vblk_probe(struct pci_dev *pd)
 	metal_puts(": virtio-blk, ");
 	metal_putd((long)(vb->vb_size >> 10));
 	metal_puts(" KiB, ");
-	metal_puts(vb->vb_vd.vd_modern ? "modern" : "legacy");
+	if (vb->vb_vd.vd_modern) {
+		metal_puts("modern, registers at ");
+		metal_putx((u64)(uintptr)vb->vb_vd.vd_common);
+	} else {
+		metal_puts("legacy, I/O ports at ");
+		metal_putx(vb->vb_vd.vd_iobase);
+	}
 	metal_puts(vb->vb_ro ? ", read-only" : "");
 	metal_puts(vb->vb_flush ? ", write cache flushed on sync\n" : "\n");
 }

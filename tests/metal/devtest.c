@@ -244,6 +244,53 @@ now_ms(void)
 	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+/*
+ * Raw block throughput on vdb: N MiB written then read in requests of
+ * each size, timed (informative: the figure goes to the log only).
+ */
+static void
+bench_raw(long mib)
+{
+	static const unsigned long sizes[] = { 4096, 65536, 1ul << 20 };
+	struct hyp_bio *b;
+	unsigned long long size, off;
+	long t0, t1, t2;
+	unsigned i;
+	int e;
+
+	e = hyp_bio_open("vdb", 0, &b, &size);
+	if (e != 0 || size < (unsigned long long)mib << 20) {
+		out("# bench: vdb too small for the raw figures\n");
+		if (e == 0)
+			hyp_bio_close(b);
+		return;
+	}
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		t0 = now_ms();
+		for (off = 0; e == 0 && off < (unsigned long long)mib << 20;
+		    off += sizes[i])
+			e = hyp_bio_write(b, off, bigbuf, sizes[i]);
+		if (e == 0)
+			e = hyp_bio_sync(b);
+		t1 = now_ms();
+		for (off = 0; e == 0 && off < (unsigned long long)mib << 20;
+		    off += sizes[i])
+			e = hyp_bio_read(b, off, bigback, sizes[i]);
+		t2 = now_ms();
+		out("# bench: raw vdb, ");
+		out_long(mib);
+		out(" MiB in ");
+		out_long((long)sizes[i]);
+		out("-byte requests: write+flush ");
+		out_long(t1 - t0);
+		out(" ms, read ");
+		out_long(t2 - t1);
+		out(" ms\n");
+	}
+	ok(e == 0, "raw vdb bench", e);
+	hyp_bio_close(b);
+}
+
 /* The block hypercalls on the scratch disk vdb. */
 static void
 test_bio_direct(void)
@@ -431,6 +478,8 @@ main(void)
 		ok(vblk_count() == 2, "two virtio disks", vblk_count());
 		test_ext2_rw();
 		test_bio_direct();
+		if (opt_num("bench=") > 0)
+			bench_raw(opt_num("bench="));
 	} else if (opt_is("devtest=", "ro")) {
 		ok(vblk_count() == 1, "one virtio disk", vblk_count());
 		test_ext2_ro();
