@@ -63,7 +63,8 @@ vrng_fill(u8 *p, hyp_size_t len)
 	hyp_i64 deadline;
 	u32 got = 0;
 
-	while (vrng_busy)
+	/* A device given up on keeps vrng_busy set for good. */
+	while (vrng_busy && vrng_ok)
 		hyp_yield();
 	if (!vrng_ok)
 		return 0;
