@@ -291,6 +291,73 @@ bench_raw(long mib)
 	hyp_bio_close(b);
 }
 
+/*
+ * Several threads with transfers in flight on one handle at once: each
+ * writes its own 512 KiB region of vdb (from 2 MiB on) in 64 KiB pieces,
+ * then reads it back.  A waiting thread also reaps the others' requests.
+ */
+#define NWORKERS 4
+#define WREGION (512 * 1024)
+#define WPIECE (64 * 1024)
+
+struct worker {
+	struct hyp_bio *w_b;
+	int w_id;
+	int w_error;
+	int w_same;
+};
+
+static unsigned char wbuf[NWORKERS][WREGION], wback[NWORKERS][WREGION];
+
+static void
+worker_run(void *arg)
+{
+	struct worker *w = arg;
+	unsigned long long base = (2ul << 20) + (unsigned long long)w->w_id * WREGION;
+	unsigned long off;
+	int e = 0;
+
+	pattern(wbuf[w->w_id], WREGION, 100 + w->w_id);
+	for (off = 0; e == 0 && off < WREGION; off += WPIECE)
+		e = hyp_bio_write(w->w_b, base + off, wbuf[w->w_id] + off, WPIECE);
+	for (off = 0; e == 0 && off < WREGION; off += WPIECE)
+		e = hyp_bio_read(w->w_b, base + off, wback[w->w_id] + off, WPIECE);
+	w->w_error = e;
+	w->w_same = dt_eq(wbuf[w->w_id], wback[w->w_id], WREGION);
+}
+
+static void
+test_bio_threads(void)
+{
+	struct worker w[NWORKERS];
+	struct hyp_thread *t[NWORKERS];
+	struct hyp_bio *b;
+	unsigned long long size;
+	int e, i, started = 0, good = 0, opened;
+
+	e = hyp_bio_open("vdb", 0, &b, &size);
+	opened = e == 0;
+	if (e == 0 && size < (2ul << 20) + NWORKERS * WREGION)
+		e = -1;
+	for (i = 0; e == 0 && i < NWORKERS; i++) {
+		w[i].w_b = b;
+		w[i].w_id = i;
+		w[i].w_error = -1;
+		w[i].w_same = 0;
+		e = hyp_thread_create(worker_run, &w[i], "bio", &t[i]);
+		if (e == 0)
+			started++;
+	}
+	for (i = 0; i < started; i++) {
+		hyp_thread_join(t[i]);
+		good += w[i].w_error == 0 && w[i].w_same;
+	}
+	ok(e == 0 && good == NWORKERS,
+	    "4 threads write and read back their own regions at once", e ? e : good);
+	if (opened)
+		hyp_bio_close(b);
+}
+
 /* The block hypercalls on the scratch disk vdb. */
 static void
 test_bio_direct(void)
@@ -478,6 +545,7 @@ main(void)
 		ok(vblk_count() == 2, "two virtio disks", vblk_count());
 		test_ext2_rw();
 		test_bio_direct();
+		test_bio_threads();
 		if (opt_num("bench=") > 0)
 			bench_raw(opt_num("bench="));
 	} else if (opt_is("devtest=", "ro")) {
