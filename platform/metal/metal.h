@@ -92,16 +92,9 @@ extern const u64 metal_trap_stubs[32];
 void *memset(void *dst, int c, hyp_size_t n);
 void *memcpy(void *dst, const void *src, hyp_size_t n);
 
-/*
- * Device DMA addresses.  Everything the platform and the kernel allocate
- * lies in the identity map, so a pointer is its physical address; this is
- * the one place to change if the kernel ever moves out of it.
- */
-static inline u64
-metal_virt_to_phys(const void *p)
-{
-	return (u64)(uintptr)p;
-}
+/* dma.c: physical addresses for DMA (by page-table walk), MMIO maps. */
+u64 metal_virt_to_phys(const void *p, u64 *contig);
+void *metal_map_mmio(u64 pa, hyp_size_t len);
 
 struct pci_bar {
 	u64 pb_addr;                    /* bus address; 0: not implemented */
@@ -125,7 +118,6 @@ u8 pci_read8(const struct pci_dev *d, unsigned off);
 void pci_write32(const struct pci_dev *d, unsigned off, u32 v);
 unsigned pci_find_cap(const struct pci_dev *d, u8 id, unsigned after);
 void pci_enable(const struct pci_dev *d);
-void *metal_map_mmio(u64 phys, u64 len);
 
 /* virtio.c: the virtio-pci transport (modern, or legacy) and split rings. */
 struct virtio_dev {
@@ -162,7 +154,7 @@ struct virtq {
 };
 
 struct virtio_seg {
-	const void *vs_buf;
+	u64 vs_addr;                    /* physical */
 	u32 vs_len;
 	int vs_write;                   /* the device writes it */
 };

@@ -1,8 +1,7 @@
 /*
  * PCI: enumeration through configuration mechanism #1 (an address written
- * to port 0xcf8, a dword read or written at 0xcfc), the BARs and the
- * capability list of each function, and uncached mappings for memory
- * BARs.
+ * to port 0xcf8, a dword read or written at 0xcfc), and the BARs and the
+ * capability list of each function.
  *
  * The firmware (SeaBIOS under QEMU, also when it boots us through PVH)
  * has already assigned every BAR and numbered the buses behind bridges,
@@ -12,16 +11,7 @@
  * by pci_init() and read-only afterwards; drivers look themselves up
  * with pci_find().  A BAR's size is learned the usual way, by writing
  * all ones with decoding off and reading back which bits stuck.
- *
- * metal_map_mmio() maps device memory that lies outside the boot page
- * tables' identity map of the first 1 GiB (QEMU puts 32-bit BARs just
- * below 4 GiB and 64-bit ones above it).  It assumes only what the
- * x86-64 architecture fixes: 4-level paging rooted at CR3, with every
- * page-table page identity-mapped (true while the kernel lives in the
- * identity map).  It adds 2 MiB pages, identity-mapped, writable,
- * non-executable, cache-disabled (PCD|PWT: uncached under the default
- * PAT); new page-table pages come from mem_alloc and are never freed.
- * Any range already mapped (e.g. under 1 GiB) is left as it is.
+ * Drivers map memory BARs with metal_map_mmio (dma.c).
  *
  * Single CPU, interrupts off: nothing here locks.
  */
@@ -36,14 +26,6 @@
 #define PCI_CMD_MASTER 0x4
 #define PCI_STATUS_CAPS 0x10
 
-#define PTE_P 0x1ul
-#define PTE_W 0x2ul
-#define PTE_PWT 0x8ul
-#define PTE_PCD 0x10ul
-#define PTE_PS 0x80ul
-#define PTE_NX (1ul << 63)
-#define PTE_ADDR 0x000ffffffffff000ul
-#define BIGPAGE (2ul << 20)
 
 static struct pci_dev pci_devs[PCI_MAXDEV];
 static int pci_ndevs;
@@ -105,16 +87,6 @@ static void
 pci_set_cmd(const struct pci_dev *d, u16 cmd)
 {
 	pci_write32(d, 0x04, cmd);
-}
-
-/* Is EFER.NXE on, so that page-table bit 63 means no-execute? */
-static int
-metal_nx_ok(void)
-{
-	u32 lo, hi;
-
-	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0xc0000080u));
-	return (lo >> 11) & 1;
 }
 
 /*
@@ -278,47 +250,4 @@ pci_enable(const struct pci_dev *d)
 {
 	pci_set_cmd(d, pci_read16(d, 0x04) | PCI_CMD_IO | PCI_CMD_MEM |
 	    PCI_CMD_MASTER);
-}
-
-/* The page-table entry at index i of the table at phys, made if missing. */
-static u64 *
-mmio_table(u64 *table, unsigned i)
-{
-	u64 *next;
-
-	if ((table[i] & PTE_P) != 0)
-		return (table[i] & PTE_PS) ? NULL :
-		    (u64 *)(uintptr)(table[i] & PTE_ADDR);
-	next = mem_alloc(4096, 4096);
-	if (next == NULL)
-		metal_fatal("no memory for an MMIO page table");
-	memset(next, 0, 4096);
-	table[i] = (u64)(uintptr)next | PTE_P | PTE_W;
-	return next;
-}
-
-/*
- * Make [phys, phys + len) reachable at the same virtual address,
- * uncached.  Returns the address to use (phys itself).
- */
-void *
-metal_map_mmio(u64 phys, u64 len)
-{
-	u64 cr3, va, end = phys + len;
-	u64 *pml4, *pdpt, *pd;
-
-	__asm__ volatile("movq %%cr3, %0" : "=r"(cr3));
-	pml4 = (u64 *)(uintptr)(cr3 & PTE_ADDR);
-	for (va = phys & ~(BIGPAGE - 1); va < end; va += BIGPAGE) {
-		pdpt = mmio_table(pml4, (va >> 39) & 511);
-		if (pdpt == NULL)
-			continue;
-		pd = mmio_table(pdpt, (va >> 30) & 511);
-		if (pd == NULL || (pd[(va >> 21) & 511] & PTE_P) != 0)
-			continue;       /* already mapped: a 1 GiB or 2 MiB page */
-		pd[(va >> 21) & 511] = va | PTE_P | PTE_W | PTE_PS | PTE_PCD |
-		    PTE_PWT | (metal_nx_ok() ? PTE_NX : 0);
-		__asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");
-	}
-	return (void *)(uintptr)phys;
 }

@@ -316,6 +316,23 @@ virtio_cfg64(struct virtio_dev *vd, unsigned off)
 	return v;
 }
 
+/*
+ * The physical address of [p, p + len) if it is contiguous in physical
+ * memory (rings are handed over as one address), else 0.
+ */
+static u64
+dma_contiguous(const void *p, hyp_size_t len)
+{
+	u64 pa = metal_virt_to_phys(p, NULL), contig, done = 0;
+
+	while (done < len) {
+		if (metal_virt_to_phys((const u8 *)p + done, &contig) != pa + done)
+			return 0;
+		done += contig;
+	}
+	return pa;
+}
+
 /* Bytes of the ring area for size entries, as legacy lays it out. */
 static hyp_size_t
 vq_bytes(unsigned size, hyp_size_t *usedoff)
@@ -337,6 +354,7 @@ virtq_init(struct virtio_dev *vd, struct virtq *vq, unsigned index,
 {
 	hyp_size_t usedoff, bytes;
 	unsigned size, i;
+	u64 pa;
 	u8 *mem;
 
 	memset(vq, 0, sizeof(*vq));
@@ -361,6 +379,12 @@ virtq_init(struct virtio_dev *vd, struct virtq *vq, unsigned index,
 		mem_free(vq->vq_cookie, size * sizeof(void *));
 		return ENOMEM;
 	}
+	pa = dma_contiguous(mem, bytes);
+	if (pa == 0 || (!vd->vd_modern && pa / VQ_ALIGN > 0xffffffffu)) {
+		mem_free(mem, bytes);
+		mem_free(vq->vq_cookie, size * sizeof(void *));
+		return ENOMEM;
+	}
 	memset(mem, 0, bytes);
 	vq->vq_dev = vd;
 	vq->vq_index = (u16)index;
@@ -381,16 +405,13 @@ virtq_init(struct virtio_dev *vd, struct virtq *vq, unsigned index,
 	vq->vq_avail[0] = VRING_AVAIL_F_NO_INTERRUPT;
 	if (vd->vd_modern) {
 		w16(vd->vd_common, VC_QSIZE, (u16)size);
-		w64(vd->vd_common, VC_QDESC, metal_virt_to_phys(vq->vq_desc));
-		w64(vd->vd_common, VC_QDRIVER,
-		    metal_virt_to_phys((const void *)vq->vq_avail));
-		w64(vd->vd_common, VC_QDEVICE,
-		    metal_virt_to_phys((const void *)vq->vq_used));
+		w64(vd->vd_common, VC_QDESC, pa);
+		w64(vd->vd_common, VC_QDRIVER, pa + 16ul * size);
+		w64(vd->vd_common, VC_QDEVICE, pa + usedoff);
 		vq->vq_notify_off = r16(vd->vd_common, VC_QNOTIFYOFF);
 		w16(vd->vd_common, VC_QENABLE, 1);
 	} else {
-		outl(vd->vd_iobase + VL_QPFN,
-		    (u32)(metal_virt_to_phys(mem) / VQ_ALIGN));
+		outl(vd->vd_iobase + VL_QPFN, (u32)(pa / VQ_ALIGN));
 	}
 	return 0;
 }
@@ -415,7 +436,7 @@ virtq_add(struct virtq *vq, const struct virtio_seg *seg, unsigned n,
 	for (i = 0, d = head; i < n; i++) {
 		struct virtq_desc *desc = &vq->vq_desc[d];
 
-		desc->vd_addr = metal_virt_to_phys(seg[i].vs_buf);
+		desc->vd_addr = seg[i].vs_addr;
 		desc->vd_len = seg[i].vs_len;
 		desc->vd_flags = (u16)((seg[i].vs_write ? VRING_DESC_F_WRITE : 0) |
 		    (i + 1 < n ? VRING_DESC_F_NEXT : 0));

@@ -3,13 +3,13 @@
  *
  * Disks are named in the order PCI enumeration finds them: vda, vdb, ...
  * (also accepted with a /dev/ prefix).  Each has one request queue.  A
- * transfer is cut into requests of at most VBLK_MAXREQ bytes (and the
- * device's size_max), each a chain of three descriptors -- header, data,
- * status -- since our buffers are contiguous in physical memory (the
- * identity map).  All requests of a transfer are queued before waiting,
- * as many as there are free request slots and descriptors, so a large
- * transfer keeps the device busy; several threads may have transfers in
- * flight at once.
+ * transfer is cut into requests of at most VBLK_MAXREQ bytes, each a
+ * chain of descriptors: the header, the data as runs of physically
+ * contiguous memory (found by metal_virt_to_phys, each at most the
+ * device's size_max, at most its seg_max of them), the status byte.  All
+ * requests of a transfer are queued before waiting, as many as there are
+ * free request slots and descriptors, so a large transfer keeps the
+ * device busy; several threads may have transfers in flight at once.
  *
  * Completion: interrupts are off on this platform, so a waiting thread
  * polls the used ring, reaping every finished request (its own or
@@ -39,6 +39,7 @@
 #define EROFS 30
 
 #define VBLK_F_SIZE_MAX (1ul << 1)
+#define VBLK_F_SEG_MAX (1ul << 2)
 #define VBLK_F_RO (1ul << 5)
 #define VBLK_F_FLUSH (1ul << 9)
 
@@ -50,6 +51,7 @@
 #define VBLK_MAXDISKS 8
 #define VBLK_QSIZE 256
 #define VBLK_MAXREQ (256u * 1024)
+#define VBLK_MAXSEG 64                  /* data segments per request, ours */
 #define SECTOR 512ul
 
 struct vblk_hdr {
@@ -76,6 +78,8 @@ struct vblk {
 	struct virtq vb_vq;
 	u64 vb_size;                    /* bytes */
 	u32 vb_maxreq;                  /* bytes per request */
+	u32 vb_sizemax;                 /* bytes per data segment */
+	unsigned vb_maxseg;             /* data segments per request */
 	int vb_ro;
 	int vb_flush;
 	int vb_writers, vb_readers;     /* open handles */
@@ -102,7 +106,7 @@ void
 vblk_probe(struct pci_dev *pd)
 {
 	struct vblk *vb;
-	u32 sizemax;
+	u32 sizemax, segmax;
 	int error;
 
 	if (vblk_ndisks == VBLK_MAXDISKS) {
@@ -114,7 +118,7 @@ vblk_probe(struct pci_dev *pd)
 	error = virtio_attach(&vb->vb_vd, pd);
 	if (error == 0)
 		error = virtio_negotiate(&vb->vb_vd, VBLK_F_SIZE_MAX |
-		    VBLK_F_RO | VBLK_F_FLUSH);
+		    VBLK_F_SEG_MAX | VBLK_F_RO | VBLK_F_FLUSH);
 	if (error == 0)
 		error = virtq_init(&vb->vb_vd, &vb->vb_vq, 0, VBLK_QSIZE);
 	if (error == 0) {
@@ -133,10 +137,20 @@ vblk_probe(struct pci_dev *pd)
 	memset(vb->vb_reqs, 0, vb->vb_nreqs * sizeof(struct vblk_req));
 	vb->vb_size = virtio_cfg64(&vb->vb_vd, 0) * SECTOR;
 	vb->vb_maxreq = VBLK_MAXREQ;
+	vb->vb_sizemax = VBLK_MAXREQ;
 	if (vb->vb_vd.vd_features & VBLK_F_SIZE_MAX) {
-		sizemax = virtio_cfg32(&vb->vb_vd, 8) & ~(u32)(SECTOR - 1);
-		if (sizemax != 0 && sizemax < vb->vb_maxreq)
-			vb->vb_maxreq = sizemax;
+		sizemax = virtio_cfg32(&vb->vb_vd, 8);
+		if (sizemax >= SECTOR && sizemax < vb->vb_sizemax)
+			vb->vb_sizemax = sizemax;
+	}
+	/* Room for the header and the status besides the data. */
+	vb->vb_maxseg = VBLK_MAXSEG;
+	if (vb->vb_maxseg > vb->vb_vq.vq_size - 2u)
+		vb->vb_maxseg = vb->vb_vq.vq_size - 2u;
+	if (vb->vb_vd.vd_features & VBLK_F_SEG_MAX) {
+		segmax = virtio_cfg32(&vb->vb_vd, 12);
+		if (segmax >= 1 && segmax < vb->vb_maxseg)
+			vb->vb_maxseg = segmax;
 	}
 	vb->vb_ro = (vb->vb_vd.vd_features & VBLK_F_RO) != 0;
 	vb->vb_flush = (vb->vb_vd.vd_features & VBLK_F_FLUSH) != 0;
@@ -196,20 +210,22 @@ vblk_slot(struct vblk *vb)
 }
 
 /*
- * Queue one request (data NULL for a flush), waiting for a slot and
- * descriptors if need be; the caller kicks.
+ * Queue one request of ndata data segments (none for a flush), waiting
+ * for a slot and descriptors if need be; the caller kicks.
  */
 static void
 vblk_queue(struct vblk *vb, struct vblk_batch *bt, u32 type, u64 sector,
-    const void *data, u32 len)
+    const struct virtio_seg *data, unsigned ndata)
 {
-	struct virtio_seg seg[3];
+	struct virtio_seg seg[VBLK_MAXSEG + 2];
 	struct vblk_req *r;
-	unsigned n = 0;
+	unsigned n = 0, i;
 
+	if (ndata > vb->vb_maxseg)
+		metal_fatal("virtio-blk: more segments than the device takes");
 	for (;;) {
 		r = vblk_slot(vb);
-		if (r != NULL && vb->vb_vq.vq_nfree >= 3)
+		if (r != NULL && vb->vb_vq.vq_nfree >= ndata + 2)
 			break;
 		/* Full: make sure what is queued is moving, then wait. */
 		virtq_kick(&vb->vb_vq);
@@ -222,15 +238,12 @@ vblk_queue(struct vblk *vb, struct vblk_batch *bt, u32 type, u64 sector,
 	r->vr_hdr.vh_type = type;
 	r->vr_hdr.vh_reserved = 0;
 	r->vr_hdr.vh_sector = sector;
-	seg[n].vs_buf = &r->vr_hdr;
+	seg[n].vs_addr = metal_virt_to_phys(&r->vr_hdr, NULL);
 	seg[n].vs_len = sizeof(r->vr_hdr);
 	seg[n++].vs_write = 0;
-	if (data != NULL) {
-		seg[n].vs_buf = data;
-		seg[n].vs_len = len;
-		seg[n++].vs_write = type == VBLK_T_IN;
-	}
-	seg[n].vs_buf = &r->vr_status;
+	for (i = 0; i < ndata; i++)
+		seg[n++] = data[i];
+	seg[n].vs_addr = metal_virt_to_phys(&r->vr_status, NULL);
 	seg[n].vs_len = 1;
 	seg[n++].vs_write = 1;
 	bt->bt_left++;
@@ -248,7 +261,60 @@ vblk_wait(struct vblk *vb, struct vblk_batch *bt)
 			break;
 		vblk_idle();
 	}
-	return bt->bt_error;
+	return bt->bt_left == 0 ? bt->bt_error : EIO;
+}
+
+/*
+ * The data segments of one request from buf (up to len bytes): runs of
+ * physically contiguous memory, each at most the device's size_max, at
+ * most vb_maxseg of them and vb_maxreq bytes in all, cut back to whole
+ * sectors.  Returns the bytes covered.
+ */
+static u32
+vblk_segs(struct vblk *vb, u8 *buf, hyp_size_t len, int devwrites,
+    struct virtio_seg *seg, unsigned *nsegp)
+{
+	struct virtio_seg *last;
+	unsigned nseg = 0;
+	u64 pa, contig, n;
+	u32 total = 0, excess;
+
+	while (total < len && total < vb->vb_maxreq) {
+		pa = metal_virt_to_phys(buf + total, &contig);
+		n = len - total;
+		if (n > contig)
+			n = contig;
+		if (n > vb->vb_maxreq - total)
+			n = vb->vb_maxreq - total;
+		last = nseg > 0 ? &seg[nseg - 1] : NULL;
+		if (last != NULL && last->vs_addr + last->vs_len == pa &&
+		    last->vs_len < vb->vb_sizemax) {
+			if (n > vb->vb_sizemax - last->vs_len)
+				n = vb->vb_sizemax - last->vs_len;
+			last->vs_len += (u32)n;
+		} else {
+			if (nseg == vb->vb_maxseg)
+				break;
+			if (n > vb->vb_sizemax)
+				n = vb->vb_sizemax;
+			seg[nseg].vs_addr = pa;
+			seg[nseg].vs_len = (u32)n;
+			seg[nseg++].vs_write = devwrites;
+		}
+		total += (u32)n;
+	}
+	/* Whole sectors only: trim the tail (at most 511 bytes). */
+	for (excess = total % SECTOR; excess > 0; ) {
+		last = &seg[nseg - 1];
+		if (last->vs_len > excess) {
+			last->vs_len -= excess;
+			break;
+		}
+		excess -= last->vs_len;
+		nseg--;
+	}
+	*nsegp = nseg;
+	return total - total % SECTOR;
 }
 
 /* Sector-aligned transfer of len (a multiple of 512) bytes. */
@@ -256,14 +322,22 @@ static int
 vblk_rw(struct vblk *vb, u32 type, u64 off, u8 *buf, hyp_size_t len)
 {
 	struct vblk_batch bt = { 0, 0 };
+	struct virtio_seg seg[VBLK_MAXSEG];
+	unsigned nseg;
 	u32 n;
 
 	while (len > 0) {
-		n = len < vb->vb_maxreq ? (u32)len : vb->vb_maxreq;
-		vblk_queue(vb, &bt, type, off / SECTOR, buf, n);
+		n = vblk_segs(vb, buf, len, type == VBLK_T_IN, seg, &nseg);
+		if (n == 0)
+			break;          /* cannot be: a sector fits any limits */
+		vblk_queue(vb, &bt, type, off / SECTOR, seg, nseg);
 		off += n;
 		buf += n;
 		len -= n;
+	}
+	if (len > 0) {
+		vblk_wait(vb, &bt);
+		return EIO;
 	}
 	return vblk_wait(vb, &bt);
 }

@@ -69,7 +69,7 @@ vrng_fill(u8 *p, hyp_size_t len)
 	if (!vrng_ok)
 		return 0;
 	vrng_busy = 1;
-	seg.vs_buf = vrng_buf;
+	seg.vs_addr = metal_virt_to_phys(vrng_buf, NULL);
 	seg.vs_len = (u32)len;
 	seg.vs_write = 1;
 	if (virtq_add(&vrng_vq, &seg, 1, vrng_buf) != 0) {

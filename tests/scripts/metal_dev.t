@@ -95,7 +95,7 @@ show() { grep -E '^not ok|^pith metal|^metal|bench' "$out" | head -20; echo "sta
 
 # --- 1. Multiboot, transitional (modern) disks, virtio-rng ---------------
 newdisk "$tmp/a.img"
-truncate -s 4M "$tmp/s.img"
+truncate -s 128M "$tmp/s.img"
 boot "$ELF" "devtest=rw rng=1 bench=64" \
     -drive file="$tmp/a.img",if=virtio,format=raw \
     -drive file="$tmp/s.img",if=virtio,format=raw -device virtio-rng-pci
@@ -131,7 +131,7 @@ boot "$tmp/pvh.elf" "devtest=rw rng=0" \
     -drive file="$tmp/b.img",if=none,id=d0,format=raw \
     -device virtio-blk-pci,drive=d0,disable-modern=on \
     -drive file="$tmp/t.img",if=none,id=d1,format=raw \
-    -device virtio-blk-pci,drive=d1,disable-legacy=on
+    -device virtio-blk-pci,drive=d1,disable-legacy=on,queue-size=8
 check "PVH boot: the in-VM device tests pass" tap_ok "$(show)"
 check "the PVH copy entered through PVH" "grep -q '^pith metal: entered through PVH' '$out'"
 check "legacy virtio-blk for vda, modern for vdb" \
