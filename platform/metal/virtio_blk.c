@@ -37,6 +37,7 @@
 #define ENOMEM 12
 #define EBUSY 16
 #define EROFS 30
+#define ENOSPC 28
 
 #define VBLK_F_SIZE_MAX (1ul << 1)
 #define VBLK_F_SEG_MAX (1ul << 2)
@@ -121,6 +122,8 @@ vblk_probe(struct pci_dev *pd)
 		    VBLK_F_SEG_MAX | VBLK_F_RO | VBLK_F_FLUSH);
 	if (error == 0)
 		error = virtq_init(&vb->vb_vd, &vb->vb_vq, 0, VBLK_QSIZE);
+	if (error == 0 && vb->vb_vq.vq_size < 4)
+		error = ENOSPC;         /* no room for header, data and status */
 	if (error == 0) {
 		vb->vb_nreqs = vb->vb_vq.vq_size / 3;
 		vb->vb_reqs = mem_alloc(vb->vb_nreqs * sizeof(struct vblk_req), 16);
@@ -261,7 +264,7 @@ vblk_wait(struct vblk *vb, struct vblk_batch *bt)
 			break;
 		vblk_idle();
 	}
-	return bt->bt_left == 0 ? bt->bt_error : EIO;
+	return bt->bt_error;
 }
 
 /*
