@@ -1,7 +1,8 @@
 /*
  * The bare-metal platform's core: the C entry point, the COM1 serial
  * console, CPU exceptions, powering off through QEMU's isa-debug-exit
- * device, entropy, and the life-cycle and block-device hypercalls.
+ * device, the CPU's entropy, and the life-cycle hypercalls.  Devices
+ * (PCI, virtio-blk behind hyp_bio_*, virtio-rng) live in their own files.
  *
  * The machine is a single CPU with interrupts off for good: time comes
  * from the TSC (clock.c) and threads switch only when they block or
@@ -14,7 +15,6 @@
 
 #define EINVAL 22
 #define EBUSY 16
-#define ENODEV 19
 
 /* Set by boot.S. */
 extern u32 metal_mb_magic, metal_mb_info;
