@@ -11,8 +11,10 @@
  * is preferred and VIRTIO_F_VERSION_1 is then required.
  *
  * A split virtqueue is a descriptor table, a driver-written available
- * ring and a device-written used ring in one zeroed allocation (laid out
- * as legacy wants it, which modern accepts too).  Free descriptors are
+ * ring and a device-written used ring in one zeroed allocation, which
+ * must be contiguous in physical memory (laid out as legacy wants it,
+ * which modern accepts too).  Segments come with physical addresses:
+ * the driver finds them with metal_virt_to_phys.  Free descriptors are
  * chained through their next fields.  virtq_add() fills a chain and
  * publishes its head; virtq_kick() notifies; virtq_reap() hands back the
  * cookie of each finished chain and frees its descriptors.  Ordering: the
