@@ -191,7 +191,7 @@ pvh_to_multiboot(u32 start_info)
 			bi_mmap[i].mm_base = me.mm_addr;
 			bi_mmap[i].mm_len = me.mm_size;
 			bi_mmap[i].mm_type = me.mm_type;
-			/* mem_lower and mem_upper, as a multiboot loader would. */
+			/* mem_lower and mem_upper, as multiboot has them. */
 			end = me.mm_addr + me.mm_size;
 			if (me.mm_type != E820_RAM)
 				continue;
@@ -199,8 +199,8 @@ pvh_to_multiboot(u32 start_info)
 				mbi_set(MBI_MEM_LOWER, (u32)((end < 0xa0000 ?
 				    end : 0xa0000) >> 10));
 			if (me.mm_addr <= IMAGE_BASE && end > IMAGE_BASE)
-				mbi_set(MBI_MEM_UPPER, (u32)((end < 0x100000000ul ?
-				    end - IMAGE_BASE : 0xfff00000ul) >> 10));
+				mbi_set(MBI_MEM_UPPER, (u32)(((end < 1ul << 32 ?
+				    end : 1ul << 32) - IMAGE_BASE) >> 10));
 		}
 		mbi_set(MBI_MMAP_LENGTH, n * (u32)sizeof(bi_mmap[0]));
 		mbi_set(MBI_MMAP_ADDR, (u32)(uintptr)bi_mmap);
@@ -229,7 +229,8 @@ metal_mem_top(u32 info, uintptr ceiling)
 			    (mbi_get(info, MBI_MMAP_ADDR) + off);
 			if (e->mm_size < sizeof(*e) - 4)
 				break;  /* malformed: stop rather than loop */
-			if (e->mm_type == E820_RAM && e->mm_base <= IMAGE_BASE &&
+			if (e->mm_type == E820_RAM &&
+			    e->mm_base <= IMAGE_BASE &&
 			    e->mm_base + e->mm_len > IMAGE_BASE)
 				top = e->mm_base + e->mm_len;
 		}

@@ -129,7 +129,7 @@ metal_map_mmio(u64 pa, hyp_size_t len)
 		if (r == ENOMEM)
 			return NULL;
 		if (r != 0 || (pd[(va >> 21) & 511] & PTE_P) != 0)
-			continue;       /* already mapped: a 1 GiB or 2 MiB page */
+			continue;       /* mapped already, by a large page */
 		pd[(va >> 21) & 511] = va | PTE_P | PTE_W | PTE_PS | PTE_PCD |
 		    PTE_PWT | nx;
 		__asm__ volatile("invlpg (%0)" :: "r"(va) : "memory");

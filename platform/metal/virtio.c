@@ -328,7 +328,8 @@ dma_contiguous(const void *p, hyp_size_t len)
 	u64 pa = metal_virt_to_phys(p, NULL), contig, done = 0;
 
 	while (done < len) {
-		if (metal_virt_to_phys((const u8 *)p + done, &contig) != pa + done)
+		if (metal_virt_to_phys((const u8 *)p + done, &contig) !=
+		    pa + done)
 			return 0;
 		done += contig;
 	}
@@ -440,8 +441,8 @@ virtq_add(struct virtq *vq, const struct virtio_seg *seg, unsigned n,
 
 		desc->vd_addr = seg[i].vs_addr;
 		desc->vd_len = seg[i].vs_len;
-		desc->vd_flags = (u16)((seg[i].vs_write ? VRING_DESC_F_WRITE : 0) |
-		    (i + 1 < n ? VRING_DESC_F_NEXT : 0));
+		desc->vd_flags = (u16)((seg[i].vs_write ? VRING_DESC_F_WRITE :
+		    0) | (i + 1 < n ? VRING_DESC_F_NEXT : 0));
 		if (i + 1 < n)
 			d = desc->vd_next;
 	}
@@ -489,7 +490,7 @@ virtq_reap(struct virtq *vq, u32 *len)
 		*len = e[1];
 	vq->vq_last_used++;
 	if (head >= vq->vq_size || vq->vq_cookie[head] == NULL)
-		metal_fatal("virtio: the device returned a descriptor it does not own");
+		metal_fatal("virtio: device returned a descriptor not in use");
 	cookie = vq->vq_cookie[head];
 	vq->vq_cookie[head] = NULL;
 	/* Put the chain back on the free list. */

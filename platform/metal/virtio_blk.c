@@ -123,10 +123,11 @@ vblk_probe(struct pci_dev *pd)
 	if (error == 0)
 		error = virtq_init(&vb->vb_vd, &vb->vb_vq, 0, VBLK_QSIZE);
 	if (error == 0 && vb->vb_vq.vq_size < 4)
-		error = ENOSPC;         /* no room for header, data and status */
+		error = ENOSPC;         /* no room for a whole request */
 	if (error == 0) {
 		vb->vb_nreqs = vb->vb_vq.vq_size / 3;
-		vb->vb_reqs = mem_alloc(vb->vb_nreqs * sizeof(struct vblk_req), 16);
+		vb->vb_reqs = mem_alloc(vb->vb_nreqs * sizeof(*vb->vb_reqs),
+		    16);
 		if (vb->vb_reqs == NULL)
 			error = ENOMEM;
 	}
@@ -332,7 +333,7 @@ vblk_rw(struct vblk *vb, u32 type, u64 off, u8 *buf, hyp_size_t len)
 	while (len > 0) {
 		n = vblk_segs(vb, buf, len, type == VBLK_T_IN, seg, &nseg);
 		if (n == 0)
-			break;          /* cannot be: a sector fits any limits */
+			break;          /* cannot be: one sector always fits */
 		vblk_queue(vb, &bt, type, off / SECTOR, seg, nseg);
 		off += n;
 		buf += n;
@@ -388,7 +389,8 @@ vblk_io(struct hyp_bio *b, int write, u64 off, u8 *buf, hyp_size_t len)
 	}
 	n = len & ~(SECTOR - 1);
 	if (n > 0) {
-		error = vblk_rw(vb, write ? VBLK_T_OUT : VBLK_T_IN, off, buf, n);
+		error = vblk_rw(vb, write ? VBLK_T_OUT : VBLK_T_IN, off, buf,
+		    n);
 		if (error)
 			return error;
 		off += n;

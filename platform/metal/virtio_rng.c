@@ -80,7 +80,8 @@ vrng_fill(u8 *p, hyp_size_t len)
 	deadline = hyp_clock_ns(HYP_CLOCK_MONOTONIC) + VRNG_TIMEOUT_NS;
 	while (virtq_reap(&vrng_vq, &got) == NULL) {
 		if (hyp_clock_ns(HYP_CLOCK_MONOTONIC) > deadline) {
-			metal_puts("virtio-rng: no answer, using the CPU's entropy\n");
+			metal_puts("virtio-rng: no answer, using the CPU's "
+			    "entropy\n");
 			vrng_ok = 0;    /* vrng_buf stays the device's */
 			return 0;
 		}

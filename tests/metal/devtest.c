@@ -316,15 +316,18 @@ static void
 worker_run(void *arg)
 {
 	struct worker *w = arg;
-	unsigned long long base = (2ul << 20) + (unsigned long long)w->w_id * WREGION;
+	unsigned long long base = (2ul << 20) +
+	    (unsigned long long)w->w_id * WREGION;
 	unsigned long off;
 	int e = 0;
 
 	pattern(wbuf[w->w_id], WREGION, 100 + w->w_id);
 	for (off = 0; e == 0 && off < WREGION; off += WPIECE)
-		e = hyp_bio_write(w->w_b, base + off, wbuf[w->w_id] + off, WPIECE);
+		e = hyp_bio_write(w->w_b, base + off, wbuf[w->w_id] + off,
+		    WPIECE);
 	for (off = 0; e == 0 && off < WREGION; off += WPIECE)
-		e = hyp_bio_read(w->w_b, base + off, wback[w->w_id] + off, WPIECE);
+		e = hyp_bio_read(w->w_b, base + off, wback[w->w_id] + off,
+		    WPIECE);
 	w->w_error = e;
 	w->w_same = dt_eq(wbuf[w->w_id], wback[w->w_id], WREGION);
 }
@@ -356,7 +359,8 @@ test_bio_threads(void)
 		good += w[i].w_error == 0 && w[i].w_same;
 	}
 	ok(e == 0 && good == NWORKERS,
-	    "4 threads write and read back their own regions at once", e ? e : good);
+	    "4 threads write and read back their own regions at once",
+	    e ? e : good);
 	if (opened)
 		hyp_bio_close(b);
 }
@@ -523,8 +527,8 @@ test_ext2_rw(void)
 
 		pattern(chunk, sizeof(chunk), 3);
 		t0 = now_ms();
-		fd = sc(SYS_open, (long)"/mnt/bench", O_CREAT | O_TRUNC | O_RDWR,
-		    0644);
+		fd = sc(SYS_open, (long)"/mnt/bench",
+		    O_CREAT | O_TRUNC | O_RDWR, 0644);
 		for (i = 0; fd >= 0 && i < big; i++)
 			moved += sc(SYS_write, fd, (long)chunk, sizeof(chunk));
 		if (fd >= 0)
@@ -544,7 +548,8 @@ test_ext2_rw(void)
 		out(" ms, read it in ");
 		out_long(t2 - t1);
 		out(" ms (much of it from the buffer cache)\n");
-		ok(moved == 2 * big * (long)sizeof(chunk), "bench file moved", moved);
+		ok(moved == 2 * big * (long)sizeof(chunk), "bench file moved",
+		    moved);
 	}
 
 	r = pith_syscall6(SYS_umount2, (long)"/mnt", 0, 0, 0, 0, 0);
