@@ -86,14 +86,15 @@ void metal_thread_trampoline(void);
 extern const u64 metal_trap_stubs[32];
 
 /*
- * --- devices: PCI, virtio, memory map, PVH (pci.c, virtio*.c, boot_info.c,
- * pvh.S) -------------------------------------------------------------------
+ * --- devices: PCI, virtio, memory map, PVH (pci.c, virtio*.c, dma.c,
+ * mmio.c, boot_info.c, pvh.S) -----------------------------------------------
  */
 void *memset(void *dst, int c, hyp_size_t n);
 void *memcpy(void *dst, const void *src, hyp_size_t n);
 
-/* dma.c: physical addresses for DMA (by page-table walk), MMIO maps. */
+/* dma.c: physical addresses for DMA (by page-table walk). */
 u64 metal_virt_to_phys(const void *p, u64 *contig);
+/* mmio.c: map device memory, uncached; NULL if out of room. */
 void *metal_map_mmio(u64 pa, hyp_size_t len);
 
 struct pci_bar {
