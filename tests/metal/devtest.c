@@ -545,9 +545,9 @@ test_ext2_rw(void)
 		out_long(big);
 		out(" MiB (fsync included) in ");
 		out_long(t1 - t0);
-		out(" ms, read it in ");
+		out(" ms, read it back in ");
 		out_long(t2 - t1);
-		out(" ms (much of it from the buffer cache)\n");
+		out(" ms (the buffer cache keeps at most 16 MiB)\n");
 		ok(moved == 2 * big * (long)sizeof(chunk), "bench file moved",
 		    moved);
 	}
