@@ -21,17 +21,23 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <pith/pith.h>
+
 #include "pith_tool.h"
 
 #define CP_BUF		(1u << 20)
 #define CP_ZCHUNK	4096
 #define CP_NHASH	4096
+#define CP_NEXTENT	64	/* extents asked of FS_IOC_FIEMAP at a time */
 
 struct cp_link {
 	struct cp_link *next;
@@ -46,6 +52,8 @@ struct cp_state {
 	bool root;		/* we are root on the host: chown works there */
 	mode_t umask;
 	char *buf;
+	struct fiemap *map;	/* FS_IOC_FIEMAP's header and CP_NEXTENT */
+	bool no_cfr;		/* copy_file_range cannot serve these files */
 	struct cp_link *links[CP_NHASH];
 	/* progress */
 	bool progress, drawn;
@@ -254,6 +262,118 @@ copy_data(struct cp_state *s, const struct loc *src, const struct loc *dst,
 	return 0;
 }
 
+/* len bytes from the image's host file at *ioff to dfd at *ooff. */
+static int
+copy_range(struct cp_state *s, int ifd, off_t *ioff, int dfd, off_t *ooff,
+    size_t len)
+{
+	ssize_t n, w;
+	size_t i;
+
+	while (len > 0 && !s->no_cfr) {
+		n = copy_file_range(ifd, ioff, dfd, ooff, len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
+		    errno == ENOSYS || errno == EOPNOTSUPP)) {
+			s->no_cfr = true;	/* e.g. another file system */
+			break;
+		}
+		if (n < 0)
+			return errno;
+		if (n == 0)
+			return EIO;	/* the image file ends early */
+		len -= (size_t)n;
+	}
+	while (len > 0) {
+		n = pread(ifd, s->buf, len < CP_BUF ? len : CP_BUF, *ioff);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? errno : EIO;
+		for (i = 0; i < (size_t)n; i += (size_t)w) {
+			w = pwrite(dfd, s->buf + i, (size_t)n - i, *ooff + (off_t)i);
+			if (w < 0 && errno == EINTR) {
+				w = 0;
+				continue;
+			}
+			if (w <= 0)
+				return w < 0 ? errno : EIO;
+		}
+		*ioff += n;
+		*ooff += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Out of an image file mounted read-only into a host file: the kernel
+ * says where the file's blocks are in the image (FS_IOC_FIEMAP) and the
+ * host copies them from the image file straight into the destination
+ * (copy_file_range; pread and pwrite when it cannot), so that the data
+ * does not pass through the kernel's reads and this buffer.  Holes and
+ * unwritten extents stay holes.  Returns -1, having written nothing the
+ * ordinary copy would not overwrite, when the map cannot be had or holds
+ * something other than plain blocks (inline data): the caller then reads
+ * the file the ordinary way.
+ */
+static int
+copy_mapped(struct cp_state *s, const struct loc *src, const struct loc *dst,
+    int sfd, int dfd, off_t size, int ifd)
+{
+	struct fiemap_extent *e;
+	off_t ioff, ooff;
+	uint64_t start = 0, len;
+	uint32_t i;
+	bool last = false;
+	int err;
+
+	if (s->map == NULL && (s->map = calloc(1, sizeof(struct fiemap) +
+	    CP_NEXTENT * sizeof(struct fiemap_extent))) == NULL)
+		return -1;
+	while (!last && start < (uint64_t)size) {
+		memset(s->map, 0, sizeof(*s->map));
+		s->map->fm_start = start;
+		s->map->fm_length = FIEMAP_MAX_OFFSET;
+		s->map->fm_extent_count = CP_NEXTENT;
+		if (pith_sys_ioctl(sfd, FS_IOC_FIEMAP, s->map) != 0)
+			return -1;
+		if (s->map->fm_mapped_extents < CP_NEXTENT)
+			last = true;
+		for (i = 0; i < s->map->fm_mapped_extents; i++) {
+			e = &s->map->fm_extents[i];
+			if (e->fe_flags & ~(FIEMAP_EXTENT_LAST |
+			    FIEMAP_EXTENT_MERGED | FIEMAP_EXTENT_UNWRITTEN))
+				return -1;
+			if (e->fe_flags & FIEMAP_EXTENT_LAST)
+				last = true;
+			start = e->fe_logical + e->fe_length;
+			if (e->fe_flags & FIEMAP_EXTENT_UNWRITTEN ||
+			    e->fe_logical >= (uint64_t)size)
+				continue;
+			len = e->fe_length;
+			if (len > (uint64_t)size - e->fe_logical)
+				len = (uint64_t)size - e->fe_logical;
+			ioff = (off_t)e->fe_physical;
+			ooff = (off_t)e->fe_logical;
+			if ((err = copy_range(s, ifd, &ioff, dfd, &ooff,
+			    (size_t)len)) != 0) {
+				warn_loc(dst, err);
+				return 1;
+			}
+			s->bytes += len;
+			progress(s, false);
+		}
+	}
+	if (dst->ops->ftruncate(dfd, size) != 0) {
+		warn_loc(dst, errno);
+		return 1;
+	}
+	(void)src;
+	return 0;
+}
+
 /* Owner, mode, times for -p; path-based so that it serves links too. */
 static int
 keep_attrs(struct cp_state *s, const struct loc *dst, const struct stat *st)
@@ -298,7 +418,7 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
     const struct stat *st)
 {
 	struct cp_link **slot = NULL;
-	int sfd, dfd, rc, err;
+	int sfd, dfd, ifd, rc, err;
 
 	if (st->st_nlink > 1 && s->recursive) {
 		slot = link_slot(s, src, st);
@@ -327,7 +447,11 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
 		src->ops->close(sfd);
 		return 1;
 	}
-	rc = copy_data(s, src, dst, sfd, dfd);
+	rc = -1;
+	if (src->img != NULL && dst->img == NULL && (ifd = image_hostfd(src)) >= 0)
+		rc = copy_mapped(s, src, dst, sfd, dfd, st->st_size, ifd);
+	if (rc < 0)
+		rc = copy_data(s, src, dst, sfd, dfd);
 	src->ops->close(sfd);
 	if (dst->ops->close(dfd) != 0 && rc == 0) {
 		warn_loc(dst, errno);
@@ -570,6 +694,7 @@ cmd_cp(int argc, char **argv)
 		rc = 1;
 	}
 	links_free(s);
+	free(s->map);
 	free(s->buf);
 	free(s);
 	return rc;

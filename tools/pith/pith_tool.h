@@ -79,6 +79,7 @@ const char *loc_base(const struct loc *l);
 int image_boot(void);
 int image_attach(const char *spec, int mode, const char **mnt);
 int image_finish(void);
+int image_hostfd(const struct loc *l);
 
 /* Reading a directory on either side: sorted names, "." and ".." left out. */
 struct namelist {

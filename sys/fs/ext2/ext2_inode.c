@@ -143,7 +143,7 @@ ext2_rdev_encode(dev_t rdev, uint32_t *blk)
 }
 
 /* Where inode ino lives: block and byte offset in it. */
-static int
+int
 ext2_iloc(struct ext2_mount *em, uint32_t ino, uint32_t *blk, uint32_t *off)
 {
 	uint32_t g, idx, table;
@@ -593,6 +593,111 @@ ext2_bmap(struct ext2_node *en, uint64_t lbn, bool alloc, uint32_t *pbn,
 		return ext2_corrupt(em, "data block pointer", cur);
 	en->en_lastblk = cur;
 	*pbn = cur;
+	return 0;
+}
+
+/* Blocks left in a subtree from the position idx[from..levels) in it. */
+static uint64_t
+ext2_subtree_left(struct ext2_mount *em, const uint32_t idx[3], int levels,
+    int from)
+{
+	uint64_t span = 1, off = 0;
+	int k;
+
+	for (k = levels - 1; k >= from; k--) {
+		off += idx[k] * span;
+		span *= em->em_apb;
+	}
+	return span - off;
+}
+
+/*
+ * The run of logical blocks that starts at lbn, at most max (>= 1) long:
+ * either *pbn != 0 and the blocks follow each other on the device from
+ * *pbn (looked for within one indirect block or extent), or *pbn == 0 and
+ * they are a hole.  *unwritten: an ext4 extent that reads as zeroes.
+ * Read-only; em_lock held.
+ */
+int
+ext2_bmap_run(struct ext2_node *en, uint64_t lbn, uint64_t max,
+    uint32_t *pbn, uint64_t *len, bool *unwritten)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint32_t idx[3], cur, *direct;
+	const uint8_t *leaf;
+	struct buf *bp = NULL;
+	unsigned slot, i, n;
+	int levels, l, error = 0;
+	uint64_t run;
+
+	KASSERT(max >= 1);
+	*unwritten = false;
+	if (en->en_flags & EXT4_EXTENTS_FL) {
+		error = ext4_ext_bmap(en, lbn, pbn);
+		if (error)
+			return error;
+		if (lbn >= EXT_NOBLK) {
+			*len = max;     /* past any extent: a hole */
+			return 0;
+		}
+		*len = MIN(en->en_xlen - (lbn - en->en_xlblk), max);
+		if (*pbn == 0 && en->en_xunwritten && en->en_xpblk != 0) {
+			*pbn = en->en_xpblk + (uint32_t)(lbn - en->en_xlblk);
+			*unwritten = true;
+		}
+		return 0;
+	}
+	if (en->en_flags & EXT4_INLINE_DATA_FL)
+		return ext2_bmap(en, lbn, false, pbn, NULL);    /* EIO */
+	levels = ext2_bpath(em, lbn, &slot, idx);
+	if (levels < 0)
+		return EFBIG;
+	cur = en->en_block[slot];
+	if (levels == 0) {
+		/* Direct pointers: the run goes on while they do. */
+		direct = en->en_block;
+		for (n = 1; slot + n < EXT2_NDIR_BLOCKS && n < max; n++)
+			if (cur == 0 ? direct[slot + n] != 0 :
+			    direct[slot + n] != cur + n)
+				break;
+		*len = n;
+		goto check;
+	}
+	if (cur == 0) {
+		*len = MIN(ext2_subtree_left(em, idx, levels, 0), max);
+		goto check;
+	}
+	for (l = 0; l < levels; l++) {
+		if (!ext2_blk_valid(em, cur))
+			return ext2_corrupt(em, "block pointer", cur);
+		error = bread(em->em_dev, cur, em->em_bsize, &bp);
+		if (error)
+			return error;
+		leaf = bp->b_data;
+		cur = ext2_le32(leaf + 4 * idx[l]);
+		if (cur == 0 && l + 1 < levels) {
+			brelse(bp);
+			*len = MIN(ext2_subtree_left(em, idx, levels, l + 1),
+			    max);
+			goto check;
+		}
+		if (l + 1 < levels)
+			brelse(bp);
+	}
+	/* bp: the last indirect block, whose entry idx[levels - 1] is cur. */
+	run = 1;
+	for (i = idx[levels - 1] + 1; i < em->em_apb && run < max; i++, run++)
+		if (cur == 0 ? ext2_le32(leaf + 4 * i) != 0 :
+		    ext2_le32(leaf + 4 * i) != cur + run)
+			break;
+	brelse(bp);
+	*len = run;
+check:
+	*pbn = cur;
+	if (cur != 0 && (!ext2_blk_valid(em, cur) ||
+	    (uint64_t)cur + *len - 1 > 0xffffffffu ||
+	    !ext2_blk_valid(em, (uint32_t)(cur + *len - 1))))
+		return ext2_corrupt(em, "data block pointer", cur);
 	return 0;
 }
 
