@@ -13,6 +13,8 @@
  * copied tree stay hard links: sources with more than one link are
  * remembered by (side, st_dev, st_ino) with the path of their first copy.
  * Runs of zero bytes are not written, so sparse files stay sparse.
+ * Files copied out of an image file into the host take a faster road,
+ * described where it is ("copying out of an image file").
  *
  * When stderr is a terminal, the sources are first measured and a
  * progress line (bytes, files, rate) is drawn once the copy has taken more
@@ -21,8 +23,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
+#include <pthread.h>
 #include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,13 +51,41 @@ struct cp_link {
 	char *dst;
 };
 
+#define CP_WORKERS	2
+#define CP_QUEUE	64	/* jobs queued at most; the walk then waits */
+#define CP_LOWAT	32	/* ... until no more than this are left */
+#define CP_BATCH	4	/* jobs queued before a sleeping worker is woken */
+#define CP_BIGJOB	(256u << 10)	/* ... or one job of this many bytes */
+#define CP_NINLINE	4	/* extents kept in the job itself */
+
+struct cp_ext {
+	uint64_t logical, physical, len;	/* len trimmed to the size */
+};
+
+/* Copied by value into and out of the queue: no allocation per file. */
+struct cp_job {
+	int ifd, dfd;
+	off_t size;
+	uint64_t bytes;		/* of data to copy */
+	uint32_t n;
+	struct cp_ext *ext;	/* malloc'd when n > CP_NINLINE, else NULL */
+	struct cp_ext inl[CP_NINLINE];
+	bool preserve;
+	struct stat st;		/* the source's, for -p */
+	char dst[PATH_MAX];	/* host path */
+};
+
 struct cp_state {
 	bool recursive, preserve, follow;
 	bool root;		/* we are root on the host: chown works there */
 	mode_t umask;
 	char *buf;
 	struct fiemap *map;	/* FS_IOC_FIEMAP's header and CP_NEXTENT */
-	bool no_cfr;		/* copy_file_range cannot serve these files */
+	struct cp_pool *pool;	/* copies out of an image, when started */
+	bool nopool;		/* no threads could be had: copy here */
+	struct cp_job job;	/* the one being built */
+	bool no_cfr;		/* copy_file_range cannot serve (atomic) */
+	int async_rc;		/* a queued copy failed (atomic) */
 	struct cp_link *links[CP_NHASH];
 	/* progress */
 	bool progress, drawn;
@@ -251,7 +283,8 @@ copy_data(struct cp_state *s, const struct loc *src, const struct loc *dst,
 			return 1;
 		}
 		off += n;
-		s->bytes += (unsigned long long)n;
+		__atomic_fetch_add(&s->bytes, (unsigned long long)n,
+		    __ATOMIC_RELAXED);
 		progress(s, false);
 	}
 	/* A trailing hole still counts in the size. */
@@ -262,21 +295,68 @@ copy_data(struct cp_state *s, const struct loc *src, const struct loc *dst,
 	return 0;
 }
 
+/* --- copying out of an image file --------------------------------------- */
+
+/*
+ * Out of an image file mounted read-only into host files, the data does
+ * not pass through the kernel's reads: the kernel says where a file's
+ * blocks are in the image (FS_IOC_FIEMAP), and the host copies them from
+ * the image file straight into the destination (copy_file_range; pread
+ * and pwrite where it cannot, e.g. across host file systems).  The walk
+ * (lookups, creating the files, the maps) stays on this thread; the
+ * copies, which are most of the time, are jobs that CP_WORKERS threads
+ * take from a short queue, so that two files are written at once and the
+ * walk goes on meanwhile.  A job is copied by value into the queue and
+ * out of it (no allocation per file); it owns its destination descriptor:
+ * it closes it and, with -p, sets owner, mode and times through it after
+ * the data.  Jobs touch only host files (the kernel stays on this
+ * thread); errors are reported where they happen and counted in
+ * async_rc.  The pool's lock guards the queue; the walk sleeps when the
+ * queue is full until it is half empty, and sleeping workers are woken a
+ * few jobs at a time, so that the threads do not wake each other once a
+ * file.  cp_run waits for every job before returning.
+ */
+struct cp_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty, nonfull;
+	struct cp_job q[CP_QUEUE];	/* [lock] ring */
+	unsigned head, count;		/* [lock] */
+	unsigned sleeping;		/* [lock] workers waiting for jobs */
+	bool closing;			/* [lock] no more jobs */
+	bool full;			/* [lock] the walk waits for CP_LOWAT */
+	int nthreads;
+	pthread_t threads[CP_WORKERS];
+};
+
+static void
+job_put(struct cp_job *to, const struct cp_job *from)
+{
+	memcpy(to, from, offsetof(struct cp_job, dst));
+	strcpy(to->dst, from->dst);
+}
+
+static struct cp_ext *
+job_ext(struct cp_job *j)
+{
+	return j->ext != NULL ? j->ext : j->inl;
+}
+
 /* len bytes from the image's host file at *ioff to dfd at *ooff. */
 static int
-copy_range(struct cp_state *s, int ifd, off_t *ioff, int dfd, off_t *ooff,
-    size_t len)
+copy_range(struct cp_state *s, char *buf, int ifd, off_t *ioff, int dfd,
+    off_t *ooff, size_t len)
 {
 	ssize_t n, w;
 	size_t i;
 
-	while (len > 0 && !s->no_cfr) {
+	while (len > 0 && !__atomic_load_n(&s->no_cfr, __ATOMIC_RELAXED)) {
 		n = copy_file_range(ifd, ioff, dfd, ooff, len, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
 		    errno == ENOSYS || errno == EOPNOTSUPP)) {
-			s->no_cfr = true;	/* e.g. another file system */
+			/* e.g. another host file system: say so once */
+			__atomic_store_n(&s->no_cfr, true, __ATOMIC_RELAXED);
 			break;
 		}
 		if (n < 0)
@@ -286,13 +366,13 @@ copy_range(struct cp_state *s, int ifd, off_t *ioff, int dfd, off_t *ooff,
 		len -= (size_t)n;
 	}
 	while (len > 0) {
-		n = pread(ifd, s->buf, len < CP_BUF ? len : CP_BUF, *ioff);
+		n = pread(ifd, buf, len < CP_BUF ? len : CP_BUF, *ioff);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return n < 0 ? errno : EIO;
 		for (i = 0; i < (size_t)n; i += (size_t)w) {
-			w = pwrite(dfd, s->buf + i, (size_t)n - i, *ooff + (off_t)i);
+			w = pwrite(dfd, buf + i, (size_t)n - i, *ooff + (off_t)i);
 			if (w < 0 && errno == EINTR) {
 				w = 0;
 				continue;
@@ -307,71 +387,232 @@ copy_range(struct cp_state *s, int ifd, off_t *ioff, int dfd, off_t *ooff,
 	return 0;
 }
 
+/* Copy a job's extents, give the file its size, close it. */
+static void
+job_run(struct cp_state *s, struct cp_job *j, char **bufp)
+{
+	struct cp_ext *x = job_ext(j);
+	struct timespec ts[2];
+	struct loc dst;
+	off_t ioff, ooff, end = 0;
+	uint32_t i;
+	int err = 0, rc = 0;
+
+	if (*bufp == NULL && (*bufp = malloc(CP_BUF)) == NULL)
+		err = ENOMEM;
+	for (i = 0; i < j->n && err == 0; i++) {
+		ioff = (off_t)x[i].physical;
+		ooff = (off_t)x[i].logical;
+		err = copy_range(s, *bufp, j->ifd, &ioff, j->dfd, &ooff,
+		    (size_t)x[i].len);
+		end = ooff;
+		__atomic_fetch_add(&s->bytes, x[i].len, __ATOMIC_RELAXED);
+	}
+	free(j->ext);
+	/* A trailing hole still counts in the size. */
+	if (err == 0 && end != j->size && ftruncate(j->dfd, j->size) != 0)
+		err = errno;
+	/* -p through the descriptor: the directory may be closed to us by
+	 * now (its own mode is set when the walk leaves it).  Owner first:
+	 * chown clears set-id bits. */
+	if (err == 0 && j->preserve) {
+		ts[0] = j->st.st_atim;
+		ts[1] = j->st.st_mtim;
+		if (fchown(j->dfd, j->st.st_uid, j->st.st_gid) != 0 && s->root)
+			err = errno;
+		else if (fchmod(j->dfd, j->st.st_mode & 07777) != 0 ||
+		    futimens(j->dfd, ts) != 0)
+			err = errno;
+	}
+	if (close(j->dfd) != 0 && err == 0)
+		err = errno;
+	if (err != 0) {
+		loc_host(j->dst, &dst);
+		warn_loc(&dst, err);
+		rc = 1;
+	}
+	if (rc != 0)
+		__atomic_store_n(&s->async_rc, 1, __ATOMIC_RELAXED);
+}
+
+static void *
+worker(void *arg)
+{
+	struct cp_state *s = arg;
+	struct cp_pool *p = s->pool;
+	struct cp_job *j;
+	char *buf = NULL;
+
+	if ((j = malloc(sizeof(*j))) == NULL)
+		return NULL;    /* the others, or the walk, do the jobs */
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		while (p->count == 0 && !p->closing) {
+			p->sleeping++;
+			pthread_cond_wait(&p->nonempty, &p->lock);
+			p->sleeping--;
+		}
+		if (p->count == 0)
+			break;
+		job_put(j, &p->q[p->head]);
+		p->head = (p->head + 1) % CP_QUEUE;
+		p->count--;
+		/* Wake the walk once per half queue, not once per job. */
+		if (p->full && p->count <= CP_LOWAT) {
+			p->full = false;
+			pthread_cond_signal(&p->nonfull);
+		}
+		pthread_mutex_unlock(&p->lock);
+		job_run(s, j, &buf);
+		pthread_mutex_lock(&p->lock);
+	}
+	pthread_mutex_unlock(&p->lock);
+	free(buf);
+	free(j);
+	return NULL;
+}
+
+
 /*
- * Out of an image file mounted read-only into a host file: the kernel
- * says where the file's blocks are in the image (FS_IOC_FIEMAP) and the
- * host copies them from the image file straight into the destination
- * (copy_file_range; pread and pwrite when it cannot), so that the data
- * does not pass through the kernel's reads and this buffer.  Holes and
- * unwritten extents stay holes.  Returns -1, having written nothing the
- * ordinary copy would not overwrite, when the map cannot be had or holds
- * something other than plain blocks (inline data): the caller then reads
- * the file the ordinary way.
+ * Queue j (waiting for room), or run it here when there are no threads.
+ * Sleeping workers are woken once a few jobs or one large one wait.
+ */
+static void
+job_submit(struct cp_state *s, struct cp_job *j)
+{
+	struct cp_pool *p = s->pool;
+
+	if (p == NULL && !s->nopool) {
+		if ((p = calloc(1, sizeof(*p))) != NULL) {
+			pthread_mutex_init(&p->lock, NULL);
+			pthread_cond_init(&p->nonempty, NULL);
+			pthread_cond_init(&p->nonfull, NULL);
+			s->pool = p;
+			while (p->nthreads < CP_WORKERS && pthread_create(
+			    &p->threads[p->nthreads], NULL, worker, s) == 0)
+				p->nthreads++;
+		}
+		if (p == NULL || p->nthreads == 0) {
+			s->nopool = true;
+			free(p);
+			p = s->pool = NULL;
+		}
+	}
+	if (p == NULL) {
+		job_run(s, j, &s->buf);
+		return;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (p->count == CP_QUEUE) {
+		p->full = true;
+		pthread_cond_wait(&p->nonfull, &p->lock);
+	}
+	job_put(&p->q[(p->head + p->count) % CP_QUEUE], j);
+	p->count++;
+	if (p->sleeping > 0 && (p->count >= CP_BATCH ||
+	    j->bytes >= CP_BIGJOB))
+		pthread_cond_signal(&p->nonempty);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Every job done; the threads gone. */
+static void
+pool_finish(struct cp_state *s)
+{
+	struct cp_pool *p = s->pool;
+	int i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->closing = true;
+	pthread_cond_broadcast(&p->nonempty);
+	pthread_mutex_unlock(&p->lock);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->nonempty);
+	pthread_cond_destroy(&p->nonfull);
+	free(p);
+	s->pool = NULL;
+}
+
+/*
+ * Map src (open as sfd) and queue the copy into dfd.  Returns -1, having
+ * done nothing, when the map cannot be had or holds something other than
+ * plain blocks (inline data): the caller copies the ordinary way.
+ * Otherwise dfd belongs to the job (closed even on error) and the result
+ * is 0, or 1 after an error reported here.
  */
 static int
-copy_mapped(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    int sfd, int dfd, off_t size, int ifd)
+copy_mapped(struct cp_state *s, const struct loc *dst, int sfd, int dfd,
+    const struct stat *st, int ifd)
 {
+	struct cp_job *j = &s->job;
 	struct fiemap_extent *e;
-	off_t ioff, ooff;
-	uint64_t start = 0, len;
-	uint32_t i;
+	struct cp_ext *x;
+	uint64_t start = 0, size = (uint64_t)st->st_size;
+	uint32_t i, cap = CP_NINLINE;
 	bool last = false;
-	int err;
 
 	if (s->map == NULL && (s->map = calloc(1, sizeof(struct fiemap) +
 	    CP_NEXTENT * sizeof(struct fiemap_extent))) == NULL)
 		return -1;
-	while (!last && start < (uint64_t)size) {
+	j->n = 0;
+	j->ext = NULL;
+	j->bytes = 0;
+	while (!last && start < size) {
 		memset(s->map, 0, sizeof(*s->map));
 		s->map->fm_start = start;
 		s->map->fm_length = FIEMAP_MAX_OFFSET;
 		s->map->fm_extent_count = CP_NEXTENT;
 		if (pith_sys_ioctl(sfd, FS_IOC_FIEMAP, s->map) != 0)
-			return -1;
+			goto notmapped;
 		if (s->map->fm_mapped_extents < CP_NEXTENT)
 			last = true;
 		for (i = 0; i < s->map->fm_mapped_extents; i++) {
 			e = &s->map->fm_extents[i];
 			if (e->fe_flags & ~(FIEMAP_EXTENT_LAST |
 			    FIEMAP_EXTENT_MERGED | FIEMAP_EXTENT_UNWRITTEN))
-				return -1;
+				goto notmapped;
 			if (e->fe_flags & FIEMAP_EXTENT_LAST)
 				last = true;
+			if (e->fe_logical + e->fe_length <= start)
+				goto notmapped;		/* no progress */
 			start = e->fe_logical + e->fe_length;
 			if (e->fe_flags & FIEMAP_EXTENT_UNWRITTEN ||
-			    e->fe_logical >= (uint64_t)size)
+			    e->fe_logical >= size)
 				continue;
-			len = e->fe_length;
-			if (len > (uint64_t)size - e->fe_logical)
-				len = (uint64_t)size - e->fe_logical;
-			ioff = (off_t)e->fe_physical;
-			ooff = (off_t)e->fe_logical;
-			if ((err = copy_range(s, ifd, &ioff, dfd, &ooff,
-			    (size_t)len)) != 0) {
-				warn_loc(dst, err);
-				return 1;
+			if (j->n == cap) {
+				cap *= 2;
+				x = realloc(j->ext, cap * sizeof(*x));
+				if (x == NULL)
+					goto notmapped;
+				if (j->ext == NULL)
+					memcpy(x, j->inl, sizeof(j->inl));
+				j->ext = x;
 			}
-			s->bytes += len;
-			progress(s, false);
+			x = &job_ext(j)[j->n++];
+			x->logical = e->fe_logical;
+			x->physical = e->fe_physical;
+			x->len = e->fe_length;
+			if (x->len > size - x->logical)
+				x->len = size - x->logical;
+			j->bytes += x->len;
 		}
 	}
-	if (dst->ops->ftruncate(dfd, size) != 0) {
-		warn_loc(dst, errno);
-		return 1;
-	}
-	(void)src;
+	j->ifd = ifd;
+	j->dfd = dfd;
+	j->size = st->st_size;
+	j->preserve = s->preserve;
+	j->st = *st;
+	snprintf(j->dst, sizeof(j->dst), "%s", dst->path);
+	job_submit(s, j);
 	return 0;
+notmapped:
+	free(j->ext);
+	j->ext = NULL;
+	return -1;
 }
 
 /* Owner, mode, times for -p; path-based so that it serves links too. */
@@ -447,11 +688,18 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
 		src->ops->close(sfd);
 		return 1;
 	}
-	rc = -1;
-	if (src->img != NULL && dst->img == NULL && (ifd = image_hostfd(src)) >= 0)
-		rc = copy_mapped(s, src, dst, sfd, dfd, st->st_size, ifd);
-	if (rc < 0)
-		rc = copy_data(s, src, dst, sfd, dfd);
+	if (src->img != NULL && dst->img == NULL &&
+	    (ifd = image_hostfd(src)) >= 0 &&
+	    (rc = copy_mapped(s, dst, sfd, dfd, st, ifd)) >= 0) {
+		/* The copy, the close and -p are the job's. */
+		src->ops->close(sfd);
+		if (rc == 0 && slot != NULL)
+			link_remember(s, slot, src, st, dst);
+		s->files++;
+		progress(s, false);
+		return rc;
+	}
+	rc = copy_data(s, src, dst, sfd, dfd);
 	src->ops->close(sfd);
 	if (dst->ops->close(dfd) != 0 && rc == 0) {
 		warn_loc(dst, errno);
@@ -648,8 +896,9 @@ cp_run(struct cp_state *s, char **srcs, int nsrc, const char *dstarg)
 		}
 		rc |= copy_any(s, &src, &d, true);
 	}
+	pool_finish(s);
 	progress(s, true);
-	return rc;
+	return rc | s->async_rc;
 }
 
 int
