@@ -1334,6 +1334,65 @@ test_gpt(void)
 	ok(pmount(src, 1) < 0 && errno == ENXIO, "GPT: bad header CRC ENXIO");
 }
 
+/*
+ * Large writes go around the buffer cache; blocks freed while still
+ * cached (dirty, or clean after a sync) and then allocated to a large
+ * write must not show or write back their old contents.
+ */
+static void
+test_stale_cache(void)
+{
+	static char a[65536], b[65536], back[65536];
+	char img[512];
+	int fd, i, round, good = 1;
+
+	tpath(img, sizeof(img), "stale.img");
+	if (mkimg(img, "-b 1024", NULL, "8M") != 0) {
+		skip(2, "mke2fs failed");
+		return;
+	}
+	memset(a, 'a', sizeof(a));
+	memset(back, 'f', sizeof(back));
+	fill(b, sizeof(b));
+	pmount(img, 0);
+	for (round = 0; round < 2; round++) {
+		/* a, one block at a time: through the cache, dirty. */
+		fd = pith_sys_open(MNT "/a", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		for (i = 0; i < 64; i++)
+			pith_sys_write(fd, a + i * 1024, 1024);
+		if (round == 1)
+			pith_sys_fsync(fd);     /* clean, still cached */
+		pith_sys_close(fd);
+		/* Fill the rest, so that b can only have a's blocks. */
+		fd = pith_sys_open(MNT "/fill", O_CREAT | O_TRUNC | O_WRONLY,
+		    0644);
+		while (pith_sys_write(fd, back, sizeof(back)) > 0)
+			;
+		pith_sys_close(fd);
+		pith_sys_unlink(MNT "/a");
+		fd = pith_sys_open(MNT "/b", O_CREAT | O_TRUNC | O_RDWR, 0644);
+		if (pith_sys_write(fd, b, sizeof(b)) != (ssize_t)sizeof(b) ||
+		    pith_sys_pread(fd, back, sizeof(back), 0) !=
+		    (ssize_t)sizeof(back) || memcmp(back, b, sizeof(b)) != 0)
+			good = 0;
+		pith_sys_close(fd);
+		pumount();
+		pmount(img, 0);
+		fd = pith_sys_open(MNT "/b", O_RDONLY);
+		memset(back, 0, sizeof(back));
+		if (pith_sys_read(fd, back, sizeof(back)) != (ssize_t)sizeof(back) ||
+		    memcmp(back, b, sizeof(b)) != 0)
+			good = 0;
+		pith_sys_close(fd);
+		pith_sys_unlink(MNT "/b");
+		pith_sys_unlink(MNT "/fill");
+	}
+	pumount();
+	ok(good, "a large write over freed blocks still cached (dirty or "
+	    "clean) reads back, before and after a remount");
+	ok(fsck_clean(img), "stale cache: e2fsck clean");
+}
+
 /* --- FS_IOC_FIEMAP ------------------------------------------------------- */
 
 #define FM_N 64
@@ -1608,6 +1667,7 @@ main(int argc, char **argv)
 	test_mbr();
 	test_gpt();
 	test_busy();
+	test_stale_cache();
 	test_fiemap();
 	pith_fini();
 	sh("rm -rf %s", tmpdir);

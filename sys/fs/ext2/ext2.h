@@ -241,7 +241,11 @@ struct ext2_mount {
 	bool em_extents;                /* [I] extent feature */
 	uint32_t em_csum_seed;          /* [I] crc32c of the uuid, or given */
 	uint8_t *em_gdbad;              /* [I] per group: checksum failed */
+	void *em_bounce;                /* [e] EXT2_CLUSTER bytes, or NULL */
 };
+
+/* File data moved around the buffer cache at most this much at a time. */
+#define EXT2_CLUSTER (256 * 1024)
 
 /* One inode in memory: the vnode's v_data.  All fields [e]. */
 struct ext2_node {

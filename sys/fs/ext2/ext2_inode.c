@@ -995,6 +995,16 @@ ext2_write_chunk(struct ext2_node *en, struct uio *uio, uint32_t boff,
 	return error;
 }
 
+/* The mount's bounce buffer for clustered transfers; em_lock held. */
+static void *
+ext2_bounce(struct ext2_mount *em)
+{
+	KASSERT(mutex_owned(&em->em_lock));
+	if (em->em_bounce == NULL)
+		em->em_bounce = kmem_alloc(EXT2_CLUSTER);
+	return em->em_bounce;
+}
+
 /*
  * Large sequential reads of file data go around the buffer cache: whole
  * blocks that are contiguous on disk and not cached are read from the
@@ -1004,11 +1014,8 @@ ext2_write_chunk(struct ext2_node *en, struct uio *uio, uint32_t boff,
  * keeps writers out meanwhile.  Returns the bytes moved, 0 when the next
  * block is not worth clustering (the caller reads it the cached way).
  */
-#define EXT2_CLUSTER (256 * 1024)
-
 static int
-ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
-    size_t *moved)
+ext2_read_cluster(struct ext2_node *en, struct uio *uio, size_t *moved)
 {
 	struct ext2_mount *em = en->en_mount;
 	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
@@ -1016,6 +1023,7 @@ ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
 	size_t want = (size_t)MIN(MIN((uint64_t)uio->uio_resid, avail),
 	    (uint64_t)EXT2_CLUSTER);
 	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	void *bounce;
 	int error;
 
 	*moved = 0;
@@ -1031,24 +1039,21 @@ ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
 		if (nblk == 0)
 			first = pbn;
 	}
-	if (nblk < 2)
-		return 0;
-	if (*bouncep == NULL && (*bouncep = kmem_alloc(EXT2_CLUSTER)) == NULL)
-		return 0;               /* no memory: the cached way still works */
+	if (nblk < 2 || (bounce = ext2_bounce(em)) == NULL)
+		return 0;       /* the cached way still works */
 	error = em->em_dev->bd_ops->bdo_read(em->em_dev,
-	    (uint64_t)first << em->em_bshift, *bouncep,
+	    (uint64_t)first << em->em_bshift, bounce,
 	    (size_t)nblk << em->em_bshift);
 	if (error)
 		return error;
 	*moved = (size_t)nblk << em->em_bshift;
-	return uiomove(*bouncep, *moved, uio);
+	return uiomove(bounce, *moved, uio);
 }
 
 static int
 ext2_read(struct ext2_node *en, struct uio *uio)
 {
 	struct ext2_mount *em = en->en_mount;
-	void *bounce = NULL;
 	uint32_t boff;
 	uint64_t off;
 	size_t n, moved;
@@ -1058,7 +1063,7 @@ ext2_read(struct ext2_node *en, struct uio *uio)
 		off = (uint64_t)uio->uio_offset;
 		boff = (uint32_t)(off & (em->em_bsize - 1));
 		if (boff == 0) {
-			error = ext2_read_cluster(en, uio, &bounce, &moved);
+			error = ext2_read_cluster(en, uio, &moved);
 			if (error)
 				break;
 			if (moved != 0)
@@ -1070,16 +1075,68 @@ ext2_read(struct ext2_node *en, struct uio *uio)
 		if (error)
 			break;
 	}
-	if (bounce != NULL)
-		kmem_free(bounce, EXT2_CLUSTER);
 	return error;
+}
+
+/*
+ * Large writes of whole blocks go around the buffer cache the same way:
+ * the blocks are mapped (allocated if need be) while they follow each
+ * other on the device and are not cached, the data is moved into the
+ * bounce buffer and written to the device in one transfer.  This saves
+ * the cache's copy and its write-back for file data that nobody will read
+ * back soon (a tree copied into an image), and leaves the cache to
+ * metadata.  A cached block -- a stale buffer of a block freed and
+ * allocated again included -- ends the run: the caller writes it through
+ * the cache, so a cached copy is never older than the device.  Only
+ * blocks the write covers entirely are allocated here, so a block
+ * allocated past the run is fully written by the caller's next step.  An
+ * allocation failure after the first block ends the run (the caller meets
+ * the error itself on the next block); em_lock held throughout.
+ */
+static int
+ext2_write_cluster(struct ext2_node *en, struct uio *uio, size_t *moved)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
+	size_t resid = uio->uio_resid, want = MIN(resid, (size_t)EXT2_CLUSTER);
+	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	void *bounce;
+	int error;
+
+	*moved = 0;
+	if (maxblk < 2 || (bounce = ext2_bounce(em)) == NULL)
+		return 0;
+	for (; nblk < maxblk; nblk++) {
+		if (ext2_bmap(en, lbn + nblk, true, &pbn, NULL) != 0 ||
+		    (nblk > 0 && pbn != first + nblk) ||
+		    bincore(em->em_dev, pbn, em->em_bsize))
+			break;
+		if (nblk == 0)
+			first = pbn;
+	}
+	if (nblk < 2)
+		return 0;
+	error = uiomove(bounce, (size_t)nblk << em->em_bshift, uio);
+	if (error == 0)
+		error = em->em_dev->bd_ops->bdo_write(em->em_dev,
+		    (uint64_t)first << em->em_bshift, bounce,
+		    (size_t)nblk << em->em_bshift);
+	if (error) {
+		/* Nothing of the run reached the device: it is not counted
+		 * as written.  (The iovec is not rewound: the caller stops.) */
+		uio->uio_offset = (off_t)(lbn << em->em_bshift);
+		uio->uio_resid = resid;
+		return error;
+	}
+	*moved = (size_t)nblk << em->em_bshift;
+	return 0;
 }
 
 static int
 ext2_write(struct ext2_node *en, struct uio *uio, int ioflag)
 {
 	struct ext2_mount *em = en->en_mount;
-	size_t n, resid = uio->uio_resid, skipped = 0;
+	size_t n, resid = uio->uio_resid, skipped = 0, moved;
 	uint64_t off, end;
 	uint32_t boff;
 	int error = 0;
@@ -1106,8 +1163,13 @@ ext2_write(struct ext2_node *en, struct uio *uio, int ioflag)
 	while (uio->uio_resid > 0) {
 		off = (uint64_t)uio->uio_offset;
 		boff = (uint32_t)(off & (em->em_bsize - 1));
-		n = MIN((size_t)(em->em_bsize - boff), uio->uio_resid);
-		error = ext2_write_chunk(en, uio, boff, n);
+		moved = 0;
+		if (boff == 0)
+			error = ext2_write_cluster(en, uio, &moved);
+		if (error == 0 && moved == 0) {
+			n = MIN((size_t)(em->em_bsize - boff), uio->uio_resid);
+			error = ext2_write_chunk(en, uio, boff, n);
+		}
 		if ((uint64_t)uio->uio_offset > en->en_size)
 			en->en_size = (uint64_t)uio->uio_offset;
 		if (error)
