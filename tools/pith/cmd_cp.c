@@ -42,6 +42,8 @@
 #define CP_ZCHUNK	4096
 #define CP_NHASH	4096
 #define CP_NEXTENT	64	/* extents asked of FS_IOC_FIEMAP at a time */
+#define CP_PIPEMIN	(2u << 20)	/* host files read ahead from this size */
+#define CP_RBUFS	4	/* ... into this many CP_BUF buffers */
 
 struct cp_link {
 	struct cp_link *next;
@@ -83,6 +85,8 @@ struct cp_state {
 	struct fiemap *map;	/* FS_IOC_FIEMAP's header and CP_NEXTENT */
 	struct cp_pool *pool;	/* copies out of an image, when started */
 	bool nopool;		/* no threads could be had: copy here */
+	struct cp_reader *reader;	/* reads large host files ahead */
+	bool noreader;		/* ... could not be had */
 	struct cp_job job;	/* the one being built */
 	bool no_cfr;		/* copy_file_range cannot serve (atomic) */
 	int async_rc;		/* a queued copy failed (atomic) */
@@ -228,14 +232,18 @@ all_zero(const char *p, size_t n)
 	return true;
 }
 
-/* Write n bytes at off, leaving holes where whole chunks are zero. */
+/*
+ * Write n bytes at off, leaving holes where whole chunks are zero.
+ * *tail: the last byte was written (the file is at least off + n long).
+ */
 static int
 write_sparse(const struct loc *dst, int fd, const char *buf, size_t n,
-    off_t off)
+    off_t off, bool *tail)
 {
 	size_t i = 0, end, len;
 	ssize_t w;
 
+	*tail = false;
 	while (i < n) {
 		len = n - i < CP_ZCHUNK ? n - i : CP_ZCHUNK;
 		if (len == CP_ZCHUNK && all_zero(buf + i, len)) {
@@ -256,43 +264,206 @@ write_sparse(const struct loc *dst, int fd, const char *buf, size_t n,
 				return w < 0 ? errno : EIO;
 			i += (size_t)w;
 		}
+		*tail = end == n;
 	}
 	return 0;
 }
 
+/*
+ * Large host files copied into an image are read ahead by a second
+ * thread, so that the host's reads (a copy of every byte) overlap the
+ * kernel's work on the previous megabyte instead of adding to it.  The
+ * reader fills a ring of CP_RBUFS buffers from one file at a time; a slot
+ * holds the bytes read, 0 at the end of the file or -errno.  Everything
+ * under the lock; the reader never touches a slot the walk has not given
+ * back (filled - consumed < CP_RBUFS), the walk never one not yet filled.
+ */
+struct cp_reader {
+	pthread_mutex_t lock;
+	pthread_cond_t cv;		/* any change of the fields below */
+	pthread_t thread;
+	int fd;				/* the file being read; -1: idle */
+	bool stop;			/* the walk gives this file up */
+	bool quit;			/* the thread is to exit */
+	unsigned filled, consumed;	/* slots, counted from the file's start */
+	ssize_t len[CP_RBUFS];
+	char *buf[CP_RBUFS];
+};
+
+static void *
+reader_main(void *arg)
+{
+	struct cp_reader *r = arg;
+	unsigned slot;
+	ssize_t n;
+	int fd;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		while (r->fd < 0 && !r->quit)
+			pthread_cond_wait(&r->cv, &r->lock);
+		if (r->quit)
+			break;
+		fd = r->fd;
+		for (;;) {
+			while (r->filled - r->consumed == CP_RBUFS && !r->stop)
+				pthread_cond_wait(&r->cv, &r->lock);
+			if (r->stop)
+				break;
+			slot = r->filled % CP_RBUFS;
+			pthread_mutex_unlock(&r->lock);
+			do
+				n = read(fd, r->buf[slot], CP_BUF);
+			while (n < 0 && errno == EINTR);
+			if (n < 0)
+				n = -errno;
+			pthread_mutex_lock(&r->lock);
+			r->len[slot] = n;
+			r->filled++;
+			pthread_cond_broadcast(&r->cv);
+			if (n <= 0)
+				break;
+		}
+		r->fd = -1;
+		pthread_cond_broadcast(&r->cv);
+	}
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+static void
+reader_free(struct cp_reader *r)
+{
+	int i;
+
+	for (i = 0; i < CP_RBUFS; i++)
+		free(r->buf[i]);
+	pthread_mutex_destroy(&r->lock);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+/* The reader, started on first use; NULL when it cannot be had. */
+static struct cp_reader *
+reader_get(struct cp_state *s)
+{
+	struct cp_reader *r;
+	int i;
+
+	if (s->reader != NULL || s->noreader)
+		return s->reader;
+	s->noreader = true;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	r->fd = -1;
+	for (i = 0; i < CP_RBUFS; i++)
+		if ((r->buf[i] = malloc(CP_BUF)) == NULL)
+			break;
+	if (i < CP_RBUFS || pthread_create(&r->thread, NULL, reader_main,
+	    r) != 0) {
+		reader_free(r);
+		return NULL;
+	}
+	s->noreader = false;
+	return s->reader = r;
+}
+
+static void
+reader_finish(struct cp_state *s)
+{
+	struct cp_reader *r = s->reader;
+
+	if (r == NULL)
+		return;
+	pthread_mutex_lock(&r->lock);
+	r->quit = true;
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->lock);
+	pthread_join(r->thread, NULL);
+	reader_free(r);
+	s->reader = NULL;
+}
+
+/* Move one host file's bytes (sfd) into dfd, by the reader or here. */
 static int
 copy_data(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    int sfd, int dfd)
+    int sfd, int dfd, const struct stat *st)
 {
+	struct cp_reader *r = NULL;
+	bool tail = true;
 	off_t off = 0;
+	unsigned slot = 0;
 	ssize_t n;
-	int err;
+	char *buf = s->buf;
+	int err = 0, rc = 0;
 
+	if (src->ops == &host_ops && st->st_size >= CP_PIPEMIN &&
+	    (r = reader_get(s)) != NULL) {
+		pthread_mutex_lock(&r->lock);
+		r->filled = r->consumed = 0;
+		r->stop = false;
+		r->fd = sfd;
+		pthread_cond_broadcast(&r->cv);
+		pthread_mutex_unlock(&r->lock);
+	}
 	for (;;) {
-		n = src->ops->read(sfd, s->buf, CP_BUF);
-		if (n < 0 && errno == EINTR)
-			continue;
+		if (r != NULL) {
+			pthread_mutex_lock(&r->lock);
+			while (r->filled == r->consumed)
+				pthread_cond_wait(&r->cv, &r->lock);
+			slot = r->consumed % CP_RBUFS;
+			n = r->len[slot];
+			buf = r->buf[slot];
+			pthread_mutex_unlock(&r->lock);
+			if (n < 0) {
+				errno = (int)-n;
+				n = -1;
+			}
+		} else {
+			n = src->ops->read(sfd, buf, CP_BUF);
+			if (n < 0 && errno == EINTR)
+				continue;
+		}
 		if (n < 0) {
 			warn_loc(src, errno);
-			return 1;
+			rc = 1;
+			break;
 		}
 		if (n == 0)
 			break;
-		if ((err = write_sparse(dst, dfd, s->buf, (size_t)n, off))) {
+		if ((err = write_sparse(dst, dfd, buf, (size_t)n, off, &tail))) {
 			warn_loc(dst, err);
-			return 1;
+			rc = 1;
+			break;
 		}
 		off += n;
 		__atomic_fetch_add(&s->bytes, (unsigned long long)n,
 		    __ATOMIC_RELAXED);
 		progress(s, false);
+		if (r != NULL) {
+			pthread_mutex_lock(&r->lock);
+			r->consumed++;
+			pthread_cond_broadcast(&r->cv);
+			pthread_mutex_unlock(&r->lock);
+		}
+	}
+	if (r != NULL) {
+		/* The reader lets go of sfd before the caller closes it. */
+		pthread_mutex_lock(&r->lock);
+		r->stop = true;
+		pthread_cond_broadcast(&r->cv);
+		while (r->fd >= 0)
+			pthread_cond_wait(&r->cv, &r->lock);
+		pthread_mutex_unlock(&r->lock);
 	}
 	/* A trailing hole still counts in the size. */
-	if (dst->ops->ftruncate(dfd, off) != 0) {
+	if (rc == 0 && !tail && dst->ops->ftruncate(dfd, off) != 0) {
 		warn_loc(dst, errno);
-		return 1;
+		rc = 1;
 	}
-	return 0;
+	return rc;
 }
 
 /* --- copying out of an image file --------------------------------------- */
@@ -699,7 +870,7 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
 		progress(s, false);
 		return rc;
 	}
-	rc = copy_data(s, src, dst, sfd, dfd);
+	rc = copy_data(s, src, dst, sfd, dfd, st);
 	src->ops->close(sfd);
 	if (dst->ops->close(dfd) != 0 && rc == 0) {
 		warn_loc(dst, errno);
@@ -897,6 +1068,7 @@ cp_run(struct cp_state *s, char **srcs, int nsrc, const char *dstarg)
 		rc |= copy_any(s, &src, &d, true);
 	}
 	pool_finish(s);
+	reader_finish(s);
 	progress(s, true);
 	return rc | s->async_rc;
 }
