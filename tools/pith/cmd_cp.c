@@ -45,6 +45,12 @@
 #define CP_PIPEMIN	(2u << 20)	/* host files read ahead from this size */
 #define CP_RBUFS	4	/* ... into this many CP_BUF buffers */
 
+/* A source named relative to an open directory of its side. */
+struct cp_at {
+	int fd;
+	const char *name;
+};
+
 struct cp_link {
 	struct cp_link *next;
 	const struct fsops *ops;
@@ -827,7 +833,7 @@ clear_dst(const struct loc *dst)
 
 static int
 copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    const struct stat *st)
+    const struct stat *st, const struct cp_at *at)
 {
 	struct cp_link **slot = NULL;
 	int sfd, dfd, ifd, rc, err;
@@ -844,7 +850,9 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
 			return err != 0;
 		}
 	}
-	sfd = src->ops->open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	sfd = at != NULL ?
+	    src->ops->openat(at->fd, at->name, O_RDONLY | O_CLOEXEC | O_NOCTTY) :
+	    src->ops->open(src->path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (sfd < 0) {
 		warn_loc(src, errno);
 		return 1;
@@ -932,7 +940,7 @@ copy_special(struct cp_state *s, const struct loc *src,
 /* --- trees ---------------------------------------------------------------- */
 
 static int copy_any(struct cp_state *s, const struct loc *src,
-    const struct loc *dst, bool top);
+    const struct loc *dst, bool top, const struct cp_at *at);
 
 static bool
 inside(const struct loc *dir, const struct loc *l)
@@ -947,12 +955,13 @@ inside(const struct loc *dir, const struct loc *l)
 
 static int
 copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    const struct stat *st)
+    const struct stat *st, const struct cp_at *at)
 {
 	mode_t mode = st->st_mode & 07777 & ~s->umask;
 	struct namelist nl;
 	struct stat dst_st;
 	struct loc cs, cd;
+	struct cp_at cat;
 	bool made = false;
 	size_t i;
 	int err, rc = 0;
@@ -978,14 +987,22 @@ copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
 		warn_loc(src, err);
 		return 1;
 	}
+	/* The entries are looked at relative to the directory (when it can
+	 * be opened; their paths otherwise), not walked to from the top. */
+	cat.fd = at != NULL ? src->ops->openat(at->fd, at->name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+	    src->ops->open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < nl.n && !interrupted; i++) {
 		if (loc_child(src, nl.names[i], &cs) != 0 ||
 		    loc_child(dst, nl.names[i], &cd) != 0) {
 			rc = 1;
 			continue;
 		}
-		rc |= copy_any(s, &cs, &cd, false);
+		cat.name = nl.names[i];
+		rc |= copy_any(s, &cs, &cd, false, cat.fd >= 0 ? &cat : NULL);
 	}
+	if (cat.fd >= 0)
+		src->ops->close(cat.fd);
 	namelist_free(&nl);
 	if (s->preserve)
 		rc |= keep_attrs(s, dst, st);
@@ -999,15 +1016,20 @@ copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
 
 static int
 copy_any(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    bool top)
+    bool top, const struct cp_at *at)
 {
+	bool follow = s->follow || (top && !s->recursive);
 	struct stat st, dst_st;
 	int r;
 
 	if (interrupted)
 		return 1;
-	r = s->follow || (top && !s->recursive) ?
-	    src->ops->stat(src->path, &st) : src->ops->lstat(src->path, &st);
+	if (at != NULL)
+		r = src->ops->fstatat(at->fd, at->name, &st,
+		    follow ? 0 : AT_SYMLINK_NOFOLLOW);
+	else
+		r = follow ? src->ops->stat(src->path, &st) :
+		    src->ops->lstat(src->path, &st);
 	if (r != 0) {
 		warn_loc(src, errno);
 		return 1;
@@ -1020,9 +1042,9 @@ copy_any(struct cp_state *s, const struct loc *src, const struct loc *dst,
 	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR:
-		return copy_dir(s, src, dst, &st);
+		return copy_dir(s, src, dst, &st, at);
 	case S_IFREG:
-		return copy_reg(s, src, dst, &st);
+		return copy_reg(s, src, dst, &st, at);
 	case S_IFLNK:
 		return copy_symlink(s, src, dst, &st);
 	default:
@@ -1065,7 +1087,7 @@ cp_run(struct cp_state *s, char **srcs, int nsrc, const char *dstarg)
 			rc = 1;
 			continue;
 		}
-		rc |= copy_any(s, &src, &d, true);
+		rc |= copy_any(s, &src, &d, true, NULL);
 	}
 	pool_finish(s);
 	reader_finish(s);

@@ -57,6 +57,7 @@ const struct fsops host_ops = {
 	.chmod = chmod, .chown = chown, .lchown = lchown,
 	.utimensat = utimensat,
 	.statfs = statfs, .getdents64 = getdents64, .mknod = mknod,
+	.fstatat = fstatat, .openat = openat,
 };
 
 /* No pith_sys_mknod yet: the raw door, which says ENOSYS until there is. */
@@ -89,6 +90,7 @@ const struct fsops pith_ops = {
 	.lchown = pith_sys_lchown, .utimensat = pith_sys_utimensat,
 	.statfs = pith_sys_statfs, .getdents64 = pith_sys_getdents64,
 	.mknod = pith_mknod,
+	.fstatat = pith_sys_fstatat, .openat = pith_sys_openat,
 };
 
 /*

@@ -46,6 +46,9 @@ struct fsops {
 	int (*statfs)(const char *, struct statfs *);
 	ssize_t (*getdents64)(int, void *, size_t);
 	int (*mknod)(const char *, mode_t, dev_t);
+	/* Relative to an open directory: one lookup instead of a path's. */
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*openat)(int, const char *, int, ...);
 };
 
 extern const struct fsops host_ops;
