@@ -833,7 +833,7 @@ clear_dst(const struct loc *dst)
 
 static int
 copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    const struct stat *st, const struct cp_at *at)
+    const struct stat *st, const struct cp_at *at, const struct cp_at *dat)
 {
 	struct cp_link **slot = NULL;
 	int sfd, dfd, ifd, rc, err;
@@ -857,7 +857,9 @@ copy_reg(struct cp_state *s, const struct loc *src, const struct loc *dst,
 		warn_loc(src, errno);
 		return 1;
 	}
-	dfd = dst->ops->open(dst->path, O_WRONLY | O_CREAT | O_TRUNC |
+	dfd = dat != NULL ? dst->ops->openat(dat->fd, dat->name, O_WRONLY |
+	    O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, st->st_mode & 0777) :
+	    dst->ops->open(dst->path, O_WRONLY | O_CREAT | O_TRUNC |
 	    O_CLOEXEC | O_NOCTTY, st->st_mode & 0777);
 	if (dfd < 0 && errno == EACCES && clear_dst(dst) == 0)
 		dfd = dst->ops->open(dst->path, O_WRONLY | O_CREAT | O_TRUNC |
@@ -940,7 +942,8 @@ copy_special(struct cp_state *s, const struct loc *src,
 /* --- trees ---------------------------------------------------------------- */
 
 static int copy_any(struct cp_state *s, const struct loc *src,
-    const struct loc *dst, bool top, const struct cp_at *at);
+    const struct loc *dst, bool top, const struct cp_at *at,
+    const struct cp_at *dat);
 
 static bool
 inside(const struct loc *dir, const struct loc *l)
@@ -955,13 +958,13 @@ inside(const struct loc *dir, const struct loc *l)
 
 static int
 copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    const struct stat *st, const struct cp_at *at)
+    const struct stat *st, const struct cp_at *at, const struct cp_at *dat)
 {
 	mode_t mode = st->st_mode & 07777 & ~s->umask;
 	struct namelist nl;
 	struct stat dst_st;
 	struct loc cs, cd;
-	struct cp_at cat;
+	struct cp_at cat, dcat;
 	bool made = false;
 	size_t i;
 	int err, rc = 0;
@@ -992,17 +995,24 @@ copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
 	cat.fd = at != NULL ? src->ops->openat(at->fd, at->name,
 	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
 	    src->ops->open(src->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* New files are created relative to the destination the same way. */
+	dcat.fd = dat != NULL ? dst->ops->openat(dat->fd, dat->name,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC) :
+	    dst->ops->open(dst->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	for (i = 0; i < nl.n && !interrupted; i++) {
 		if (loc_child(src, nl.names[i], &cs) != 0 ||
 		    loc_child(dst, nl.names[i], &cd) != 0) {
 			rc = 1;
 			continue;
 		}
-		cat.name = nl.names[i];
-		rc |= copy_any(s, &cs, &cd, false, cat.fd >= 0 ? &cat : NULL);
+		cat.name = dcat.name = nl.names[i];
+		rc |= copy_any(s, &cs, &cd, false, cat.fd >= 0 ? &cat : NULL,
+		    dcat.fd >= 0 ? &dcat : NULL);
 	}
 	if (cat.fd >= 0)
 		src->ops->close(cat.fd);
+	if (dcat.fd >= 0)
+		dst->ops->close(dcat.fd);
 	namelist_free(&nl);
 	if (s->preserve)
 		rc |= keep_attrs(s, dst, st);
@@ -1016,7 +1026,7 @@ copy_dir(struct cp_state *s, const struct loc *src, const struct loc *dst,
 
 static int
 copy_any(struct cp_state *s, const struct loc *src, const struct loc *dst,
-    bool top, const struct cp_at *at)
+    bool top, const struct cp_at *at, const struct cp_at *dat)
 {
 	bool follow = s->follow || (top && !s->recursive);
 	struct stat st, dst_st;
@@ -1042,9 +1052,9 @@ copy_any(struct cp_state *s, const struct loc *src, const struct loc *dst,
 	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFDIR:
-		return copy_dir(s, src, dst, &st, at);
+		return copy_dir(s, src, dst, &st, at, dat);
 	case S_IFREG:
-		return copy_reg(s, src, dst, &st, at);
+		return copy_reg(s, src, dst, &st, at, dat);
 	case S_IFLNK:
 		return copy_symlink(s, src, dst, &st);
 	default:
@@ -1087,7 +1097,7 @@ cp_run(struct cp_state *s, char **srcs, int nsrc, const char *dstarg)
 			rc = 1;
 			continue;
 		}
-		rc |= copy_any(s, &src, &d, true, NULL);
+		rc |= copy_any(s, &src, &d, true, NULL, NULL);
 	}
 	pool_finish(s);
 	reader_finish(s);
