@@ -14,7 +14,10 @@
  * remembered by (side, st_dev, st_ino) with the path of their first copy.
  * Runs of zero bytes are not written, so sparse files stay sparse.
  * Files copied out of an image file into the host take a faster road,
- * described where it is ("copying out of an image file").
+ * described where it is ("copying out of an image file"); large host files
+ * copied into an image are read ahead by a second thread (copy_data).
+ * Below the top, entries are stat'ed, opened and created relative to
+ * their open directories (struct cp_at): one lookup, not a path's walk.
  *
  * When stderr is a terminal, the sources are first measured and a
  * progress line (bytes, files, rate) is drawn once the copy has taken more
@@ -23,16 +26,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <stddef.h>
-#include <linux/fiemap.h>
-#include <linux/fs.h>
 #include <pthread.h>
-#include <sys/ioctl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 
 #include <pith/pith.h>
 
@@ -518,13 +521,17 @@ job_ext(struct cp_job *j)
 	return j->ext != NULL ? j->ext : j->inl;
 }
 
-/* len bytes from the image's host file at *ioff to dfd at *ooff. */
+/*
+ * len bytes from the image's host file at *ioff to dfd at *ooff.  *bufp:
+ * the caller's buffer for pread and pwrite, allocated here when needed.
+ */
 static int
-copy_range(struct cp_state *s, char *buf, int ifd, off_t *ioff, int dfd,
+copy_range(struct cp_state *s, char **bufp, int ifd, off_t *ioff, int dfd,
     off_t *ooff, size_t len)
 {
 	ssize_t n, w;
 	size_t i;
+	char *buf;
 
 	while (len > 0 && !__atomic_load_n(&s->no_cfr, __ATOMIC_RELAXED)) {
 		n = copy_file_range(ifd, ioff, dfd, ooff, len, 0);
@@ -532,7 +539,8 @@ copy_range(struct cp_state *s, char *buf, int ifd, off_t *ioff, int dfd,
 			continue;
 		if (n < 0 && (errno == EXDEV || errno == EINVAL ||
 		    errno == ENOSYS || errno == EOPNOTSUPP)) {
-			/* e.g. another host file system: say so once */
+			/* e.g. another host file system: the rest of the
+			 * copies go the pread/pwrite way at once */
 			__atomic_store_n(&s->no_cfr, true, __ATOMIC_RELAXED);
 			break;
 		}
@@ -542,6 +550,9 @@ copy_range(struct cp_state *s, char *buf, int ifd, off_t *ioff, int dfd,
 			return EIO;	/* the image file ends early */
 		len -= (size_t)n;
 	}
+	if (len > 0 && *bufp == NULL && (*bufp = malloc(CP_BUF)) == NULL)
+		return ENOMEM;
+	buf = *bufp;
 	while (len > 0) {
 		n = pread(ifd, buf, len < CP_BUF ? len : CP_BUF, *ioff);
 		if (n < 0 && errno == EINTR)
@@ -573,14 +584,12 @@ job_run(struct cp_state *s, struct cp_job *j, char **bufp)
 	struct loc dst;
 	off_t ioff, ooff, end = 0;
 	uint32_t i;
-	int err = 0, rc = 0;
+	int err = 0;
 
-	if (*bufp == NULL && (*bufp = malloc(CP_BUF)) == NULL)
-		err = ENOMEM;
 	for (i = 0; i < j->n && err == 0; i++) {
 		ioff = (off_t)x[i].physical;
 		ooff = (off_t)x[i].logical;
-		err = copy_range(s, *bufp, j->ifd, &ioff, j->dfd, &ooff,
+		err = copy_range(s, bufp, j->ifd, &ioff, j->dfd, &ooff,
 		    (size_t)x[i].len);
 		end = ooff;
 		__atomic_fetch_add(&s->bytes, x[i].len, __ATOMIC_RELAXED);
@@ -606,10 +615,8 @@ job_run(struct cp_state *s, struct cp_job *j, char **bufp)
 	if (err != 0) {
 		loc_host(j->dst, &dst);
 		warn_loc(&dst, err);
-		rc = 1;
-	}
-	if (rc != 0)
 		__atomic_store_n(&s->async_rc, 1, __ATOMIC_RELAXED);
+	}
 }
 
 static void *
@@ -617,11 +624,9 @@ worker(void *arg)
 {
 	struct cp_state *s = arg;
 	struct cp_pool *p = s->pool;
-	struct cp_job *j;
+	struct cp_job j;	/* a few KiB: thread stacks have megabytes */
 	char *buf = NULL;
 
-	if ((j = malloc(sizeof(*j))) == NULL)
-		return NULL;    /* the others, or the walk, do the jobs */
 	pthread_mutex_lock(&p->lock);
 	for (;;) {
 		while (p->count == 0 && !p->closing) {
@@ -631,7 +636,7 @@ worker(void *arg)
 		}
 		if (p->count == 0)
 			break;
-		job_put(j, &p->q[p->head]);
+		job_put(&j, &p->q[p->head]);
 		p->head = (p->head + 1) % CP_QUEUE;
 		p->count--;
 		/* Wake the walk once per half queue, not once per job. */
@@ -640,15 +645,13 @@ worker(void *arg)
 			pthread_cond_signal(&p->nonfull);
 		}
 		pthread_mutex_unlock(&p->lock);
-		job_run(s, j, &buf);
+		job_run(s, &j, &buf);
 		pthread_mutex_lock(&p->lock);
 	}
 	pthread_mutex_unlock(&p->lock);
 	free(buf);
-	free(j);
 	return NULL;
 }
-
 
 /*
  * Queue j (waiting for room), or run it here when there are no threads.
@@ -718,8 +721,8 @@ pool_finish(struct cp_state *s)
  * Map src (open as sfd) and queue the copy into dfd.  Returns -1, having
  * done nothing, when the map cannot be had or holds something other than
  * plain blocks (inline data): the caller copies the ordinary way.
- * Otherwise dfd belongs to the job (closed even on error) and the result
- * is 0, or 1 after an error reported here.
+ * Otherwise dfd belongs to the job, which closes it and reports its own
+ * errors, and the result is 0.
  */
 static int
 copy_mapped(struct cp_state *s, const struct loc *dst, int sfd, int dfd,
