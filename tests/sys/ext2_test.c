@@ -1393,6 +1393,56 @@ test_stale_cache(void)
 	ok(fsck_clean(img), "stale cache: e2fsck clean");
 }
 
+/*
+ * Large writes allocate runs of blocks: into free space cut in pieces
+ * (every other small file removed), over holes, and next to blocks
+ * already mapped, the data must read back and e2fsck find the bitmaps,
+ * counts and i_blocks right.
+ */
+static void
+test_runs(void)
+{
+	static char big[3 << 20], back[3 << 20];
+	char img[512], name[64];
+	int fd, i, good = 1;
+
+	tpath(img, sizeof(img), "runs.img");
+	if (mkimg(img, "-b 1024", NULL, "16M") != 0) {
+		skip(2, "mke2fs failed");
+		return;
+	}
+	fill(big, sizeof(big));
+	pmount(img, 0);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), MNT "/s%03d", i);
+		fd = pith_sys_open(name, O_CREAT | O_WRONLY, 0644);
+		pith_sys_write(fd, big + i, 3000 + i * 7);
+		pith_sys_close(fd);
+	}
+	for (i = 0; i < 200; i += 2) {
+		snprintf(name, sizeof(name), MNT "/s%03d", i);
+		pith_sys_unlink(name);
+	}
+	fd = pith_sys_open(MNT "/big", O_CREAT | O_RDWR, 0644);
+	/* Some blocks mapped first, then holes around them filled. */
+	if (pith_sys_pwrite(fd, big + 100000, 5000, 100000) != 5000 ||
+	    pith_sys_pwrite(fd, big + 700000, 300000, 700000) != 300000 ||
+	    pith_sys_pwrite(fd, big, sizeof(big), 0) != (ssize_t)sizeof(big))
+		good = 0;
+	pith_sys_close(fd);
+	pumount();
+	pmount(img, 1);
+	fd = pith_sys_open(MNT "/big", O_RDONLY);
+	if (pith_sys_read(fd, back, sizeof(back)) != (ssize_t)sizeof(back) ||
+	    memcmp(back, big, sizeof(big)) != 0)
+		good = 0;
+	pith_sys_close(fd);
+	pumount();
+	ok(good, "large writes into fragmented free space and around mapped "
+	    "blocks read back");
+	ok(fsck_clean(img), "runs of blocks: e2fsck clean");
+}
+
 /* --- FS_IOC_FIEMAP ------------------------------------------------------- */
 
 #define FM_N 64
@@ -1668,6 +1718,7 @@ main(int argc, char **argv)
 	test_gpt();
 	test_busy();
 	test_stale_cache();
+	test_runs();
 	test_fiemap();
 	pith_fini();
 	sh("rm -rf %s", tmpdir);

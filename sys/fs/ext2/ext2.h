@@ -306,6 +306,8 @@ ext2_gd(struct ext2_mount *em, uint32_t g)
 	return em->em_gd + (size_t)g * em->em_descsz;
 }
 int ext2_balloc(struct ext2_mount *em, uint32_t goal, uint32_t *ret);
+int ext2_balloc_next(struct ext2_mount *em, uint32_t blk, uint32_t want,
+    uint32_t *got);
 int ext2_bfree(struct ext2_mount *em, uint32_t blk);
 int ext2_ialloc(struct ext2_mount *em, uint32_t dirino, bool isdir,
     uint32_t *ret);

@@ -596,6 +596,77 @@ ext2_bmap(struct ext2_node *en, uint64_t lbn, bool alloc, uint32_t *pbn,
 	return 0;
 }
 
+/*
+ * Map logical block lbn, allocating it if it is a hole (ext2_bmap), and
+ * when it was, go on allocating the holes that follow it in the same
+ * leaf (the direct pointers, or one indirect block) to the physical
+ * blocks that follow it, while they are free: one bitmap pass and one
+ * leaf update for a run instead of one per block.  *n: blocks mapped
+ * from *pbn on, 1 <= *n <= max, contiguous on the device; *isnew: they
+ * were allocated here (their contents are the caller's to write).
+ */
+static int
+ext2_bmap_alloc_run(struct ext2_node *en, uint64_t lbn, uint32_t max,
+    uint32_t *pbn, uint32_t *n, bool *isnew)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint32_t idx[3], cur, want, got = 0, k, i0;
+	struct buf *bp = NULL;
+	uint8_t *leaf;
+	unsigned slot;
+	int levels, l, error;
+
+	*n = 1;
+	error = ext2_bmap(en, lbn, true, pbn, isnew);
+	if (error || !*isnew || max < 2)
+		return error;
+	levels = ext2_bpath(em, lbn, &slot, idx);
+	KASSERT(levels >= 0);
+	if (levels == 0) {
+		for (want = 0; want < max - 1 && slot + 1 + want <
+		    EXT2_NDIR_BLOCKS && en->en_block[slot + 1 + want] == 0; want++)
+			;
+		if (want > 0)
+			error = ext2_balloc_next(em, *pbn + 1, want, &got);
+		for (k = 0; k < got; k++)
+			en->en_block[slot + 1 + k] = *pbn + 1 + k;
+		goto out;
+	}
+	/* ext2_bmap has just made the chain down to the leaf. */
+	cur = en->en_block[slot];
+	for (l = 0; l + 1 < levels; l++) {
+		error = bread(em->em_dev, cur, em->em_bsize, &bp);
+		if (error)
+			return error;
+		cur = ext2_le32((uint8_t *)bp->b_data + 4 * idx[l]);
+		brelse(bp);
+		if (!ext2_blk_valid(em, cur))
+			return ext2_corrupt(em, "block pointer", cur);
+	}
+	error = bread(em->em_dev, cur, em->em_bsize, &bp);
+	if (error)
+		return error;
+	leaf = bp->b_data;
+	i0 = idx[levels - 1] + 1;
+	for (want = 0; want < max - 1 && i0 + want < em->em_apb &&
+	    ext2_le32(leaf + 4 * (i0 + want)) == 0; want++)
+		;
+	if (want > 0)
+		error = ext2_balloc_next(em, *pbn + 1, want, &got);
+	for (k = 0; k < got; k++)
+		ext2_put32(leaf + 4 * (i0 + k), *pbn + 1 + k);
+	if (got > 0)
+		bdwrite(bp);
+	else
+		brelse(bp);
+out:
+	en->en_blocks += (uint64_t)got * (em->em_bsize / 512);
+	if (got > 0)
+		en->en_lastblk = *pbn + got;
+	*n = 1 + got;
+	return error;
+}
+
 /* Blocks left in a subtree from the position idx[from..levels) in it. */
 static uint64_t
 ext2_subtree_left(struct ext2_mount *em, const uint32_t idx[3], int levels,
@@ -1080,8 +1151,9 @@ ext2_read(struct ext2_node *en, struct uio *uio)
 
 /*
  * Large writes of whole blocks go around the buffer cache the same way:
- * the blocks are mapped (allocated if need be) while they follow each
- * other on the device and are not cached, the data is moved into the
+ * the blocks are mapped (holes allocated a run at a time,
+ * ext2_bmap_alloc_run) while they follow each other on the device and
+ * are not cached, the data is moved into the
  * bounce buffer and written to the device in one transfer.  This saves
  * the cache's copy and its write-back for file data that nobody will read
  * back soon (a tree copied into an image), and leaves the cache to
@@ -1100,19 +1172,25 @@ ext2_write_cluster(struct ext2_node *en, struct uio *uio, size_t *moved)
 	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
 	size_t resid = uio->uio_resid, want = MIN(resid, (size_t)EXT2_CLUSTER);
 	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	uint32_t run, k;
 	void *bounce;
+	bool isnew;
 	int error;
 
 	*moved = 0;
 	if (maxblk < 2 || (bounce = ext2_bounce(em)) == NULL)
 		return 0;
-	for (; nblk < maxblk; nblk++) {
-		if (ext2_bmap(en, lbn + nblk, true, &pbn, NULL) != 0 ||
-		    (nblk > 0 && pbn != first + nblk) ||
-		    bincore(em->em_dev, pbn, em->em_bsize))
+	while (nblk < maxblk) {
+		if (ext2_bmap_alloc_run(en, lbn + nblk, maxblk - nblk, &pbn,
+		    &run, &isnew) != 0 || (nblk > 0 && pbn != first + nblk))
 			break;
 		if (nblk == 0)
 			first = pbn;
+		for (k = 0; k < run; k++, nblk++)
+			if (bincore(em->em_dev, pbn + k, em->em_bsize))
+				break;
+		if (k < run)
+			break;
 	}
 	if (nblk < 2)
 		return 0;
