@@ -31,7 +31,11 @@ struct fiemap_walk {
 	bool have;
 };
 
-/* Copy out the pending extent.  Returns 1 when the caller's array is full. */
+/*
+ * Copy out the pending extent (count it only, with no array).  Returns -1
+ * when the caller's array is now full -- the walk stops there, a success
+ * -- else 0 or an errno.
+ */
 static int
 fiemap_emit(struct fiemap_walk *w, uint32_t flags)
 {
