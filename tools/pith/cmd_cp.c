@@ -132,6 +132,7 @@ static void
 progress(struct cp_state *s, bool final)
 {
 	char done[32], total[32], rate[32];
+	unsigned long long bytes;
 	struct timespec now;
 	double t;
 	int pct;
@@ -144,10 +145,11 @@ progress(struct cp_state *s, bool final)
 		return;
 	s->last = now;
 	s->drawn = true;
-	human((double)s->bytes, done, sizeof(done));
+	bytes = __atomic_load_n(&s->bytes, __ATOMIC_RELAXED);	/* workers add */
+	human((double)bytes, done, sizeof(done));
 	human((double)s->total_bytes, total, sizeof(total));
-	human(t > 0 ? (double)s->bytes / t : 0, rate, sizeof(rate));
-	pct = s->total_bytes ? (int)(s->bytes * 100 / s->total_bytes) : 100;
+	human(t > 0 ? (double)bytes / t : 0, rate, sizeof(rate));
+	pct = s->total_bytes ? (int)(bytes * 100 / s->total_bytes) : 100;
 	if (pct > 100)
 		pct = 100;
 	fprintf(stderr, "\r%3d%% %s / %s, %llu/%llu files, %s/s\033[K%s",
