@@ -91,6 +91,11 @@ check "cp out keeps hard links" \
 	test "$(stat -c %i out/dir/two)" = "$(stat -c %i out/dir/two.hard)"
 check "cp out keeps sparse files sparse" \
 	test "$(stat -c %b out/sparse)" -lt 1000
+# A copy out whose writes fail (a file size limit, SIGXFSZ ignored: EFBIG)
+# says so and exits 1, also when the worker threads meet the error.
+bash -c "trap '' XFSZ; ulimit -f 50; exec '$PITH' cp -r img:/ lim" 2>lim.err
+check "cp out: a failing write is an error (exit 1)" test $? -eq 1
+check "... naming the file and the reason" grep -q 'lim/dir/sub/blob: File too large' lim.err
 # The copy out goes around the kernel's reads (FS_IOC_FIEMAP, then the
 # host copies from the image file): into another host file system it
 # must fall back from copy_file_range to reads and writes.
