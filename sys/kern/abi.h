@@ -52,6 +52,7 @@
 #define ENOSYS 38
 #define ENOTEMPTY 39
 #define ELOOP 40
+#define EBADR 53
 #define ENODATA 61
 #define EOVERFLOW 75
 #define EBADFD 77
@@ -352,6 +353,39 @@ struct utsname {
 #define FIONBIO 0x5421
 #define FIONCLEX 0x5450
 #define FIOCLEX 0x5451
+
+/*
+ * FS_IOC_FIEMAP: where a file's data lies on its device, as Linux
+ * (_IOWR('f', 11, struct fiemap)).  The caller fills fm_start, fm_length,
+ * fm_flags and fm_extent_count; the file system fills fm_mapped_extents
+ * and that many extents after the header (none: count only).
+ */
+#define FS_IOC_FIEMAP 0xC020660Bu
+struct fiemap_extent {
+	uint64_t fe_logical;            /* byte offset in the file */
+	uint64_t fe_physical;           /* byte offset on the device */
+	uint64_t fe_length;
+	uint64_t fe_reserved64[2];
+	uint32_t fe_flags;              /* FIEMAP_EXTENT_* */
+	uint32_t fe_reserved[3];
+};
+struct fiemap {
+	uint64_t fm_start;
+	uint64_t fm_length;
+	uint32_t fm_flags;              /* FIEMAP_FLAG_* */
+	uint32_t fm_mapped_extents;
+	uint32_t fm_extent_count;       /* room after the header */
+	uint32_t fm_reserved;
+	/* struct fiemap_extent fm_extents[] follows */
+};
+#define FIEMAP_MAX_OFFSET (~0ull)
+#define FIEMAP_FLAG_SYNC 0x1
+#define FIEMAP_FLAG_XATTR 0x2
+#define FIEMAP_EXTENT_LAST 0x1
+#define FIEMAP_EXTENT_NOT_ALIGNED 0x100
+#define FIEMAP_EXTENT_DATA_INLINE 0x200
+#define FIEMAP_EXTENT_UNWRITTEN 0x800
+#define FIEMAP_EXTENT_MERGED 0x1000
 
 /* renameat2(2) */
 #define RENAME_NOREPLACE 0x1

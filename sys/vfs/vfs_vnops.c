@@ -190,7 +190,12 @@ vn_ioctl(struct file *fp, unsigned long cmd, void *data)
 	int error, n;
 	off_t off;
 
-	if (cmd != FIONREAD || vp->v_type != VREG)
+	if (cmd == FIONBIO)     /* only a notice; vnodes keep no mode */
+		return ENOTTY;
+	if (cmd != FIONREAD)
+		return vp->v_op->vop_ioctl != NULL ?
+		    vp->v_op->vop_ioctl(vp, (unsigned int)cmd, data) : ENOTTY;
+	if (vp->v_type != VREG)
 		return ENOTTY;
 	error = vp->v_op->vop_getattr(vp, &va);
 	if (error)

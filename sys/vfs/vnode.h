@@ -125,6 +125,9 @@ struct vnodeops {
 	int (*vop_allocate)(struct vnode *vp, int mode, off_t off, off_t len);
 	/* SEEK_DATA/SEEK_HOLE support; NULL: whole file is data. */
 	int (*vop_seekhole)(struct vnode *vp, off_t off, int whence, off_t *ret);
+	/* ioctl(2) commands the VFS does not handle itself; uarg is the
+	 * caller's argument (copyin/copyout).  NULL: ENOTTY for all. */
+	int (*vop_ioctl)(struct vnode *vp, unsigned int cmd, void *uarg);
 	/* Last reference dropped: free the file system's node if it has no
 	 * links left, and detach it from the vnode.  Called without locks. */
 	void (*vop_reclaim)(struct vnode *vp);

@@ -2,7 +2,8 @@
  * libFuzzer target: the input is a disk image.  Each run boots a kernel,
  * mounts the image read-only as ext2 from a memfd (reached through
  * /proc/self/fd/N, so nothing touches the disk), walks everything --
- * getdents64, fstatat, read, readlink -- within fixed bounds on depth,
+ * getdents64, fstatat, read, readlink, FS_IOC_FIEMAP (the whole map of
+ * every file, however large and sparse) -- within fixed bounds on depth,
  * entries and bytes, unmounts and shuts the kernel down.  A mount that
  * refuses the image is fine; a crash, a hang, a leak or a sanitizer
  * report is a bug.
@@ -21,6 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <pith/pith.h>
 
 #define PAD_MIN (64 * 1024)
@@ -43,6 +46,40 @@ struct budget {
 };
 
 static void walk(int dirfd, int depth, struct budget *b);
+
+#define FM_EXTENTS 8
+#define FM_CALLS 64
+
+/* FS_IOC_FIEMAP over the whole file, as pith cp asks for it. */
+static void
+fiemap_all(int fd)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent e[FM_EXTENTS];
+	} m;
+	uint64_t start = 0;
+	uint32_t i;
+	int calls;
+
+	for (calls = 0; calls < FM_CALLS; calls++) {
+		memset(&m, 0, sizeof(m));
+		m.fm.fm_start = start;
+		m.fm.fm_length = FIEMAP_MAX_OFFSET;
+		m.fm.fm_extent_count = FM_EXTENTS;
+		if (pith_sys_ioctl(fd, FS_IOC_FIEMAP, &m.fm) != 0 ||
+		    m.fm.fm_mapped_extents == 0 ||
+		    m.fm.fm_mapped_extents > FM_EXTENTS)
+			return;
+		for (i = 0; i < m.fm.fm_mapped_extents; i++) {
+			if (m.e[i].fe_flags & FIEMAP_EXTENT_LAST)
+				return;
+			if (m.e[i].fe_logical + m.e[i].fe_length <= start)
+				abort();        /* the map went backwards */
+			start = m.e[i].fe_logical + m.e[i].fe_length;
+		}
+	}
+}
 
 static void
 visit(int dirfd, const char *name, int depth, struct budget *b)
@@ -79,6 +116,8 @@ visit(int dirfd, const char *name, int depth, struct budget *b)
 	/* A read far out, where indirect blocks are consulted. */
 	if (st.st_size > 1 << 20)
 		(void)pith_sys_pread(fd, buf, 16, st.st_size - 16);
+	/* The block map, a few extents at a time to the end. */
+	fiemap_all(fd);
 	pith_sys_close(fd);
 }
 

@@ -10,7 +10,8 @@
  * the image clean and a read-only remount must match the host tree.
  * Then: a 5 GiB sparse file, a directory of 10,000 entries, 255-byte
  * names, a full file system, malformed images, feature and state checks,
- * and MBR and GPT partition tables built here byte by byte.
+ * MBR and GPT partition tables built here byte by byte, and FS_IOC_FIEMAP
+ * checked against debugfs's block lists and the image's bytes.
  *
  * Tests that need e2fsprogs skip when /usr/sbin/mke2fs is absent.
  *
@@ -29,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <sys/statfs.h>
@@ -1331,6 +1334,319 @@ test_gpt(void)
 	ok(pmount(src, 1) < 0 && errno == ENXIO, "GPT: bad header CRC ENXIO");
 }
 
+/*
+ * Large writes go around the buffer cache; blocks freed while still
+ * cached (dirty, or clean after a sync) and then allocated to a large
+ * write must not show or write back their old contents.
+ */
+static void
+test_stale_cache(void)
+{
+	static char a[65536], b[65536], back[65536];
+	char img[512];
+	int fd, i, round, good = 1;
+
+	tpath(img, sizeof(img), "stale.img");
+	if (mkimg(img, "-b 1024", NULL, "8M") != 0) {
+		skip(2, "mke2fs failed");
+		return;
+	}
+	memset(a, 'a', sizeof(a));
+	memset(back, 'f', sizeof(back));
+	fill(b, sizeof(b));
+	pmount(img, 0);
+	for (round = 0; round < 2; round++) {
+		/* a, one block at a time: through the cache, dirty. */
+		fd = pith_sys_open(MNT "/a", O_CREAT | O_TRUNC | O_WRONLY, 0644);
+		for (i = 0; i < 64; i++)
+			pith_sys_write(fd, a + i * 1024, 1024);
+		if (round == 1)
+			pith_sys_fsync(fd);     /* clean, still cached */
+		pith_sys_close(fd);
+		/* Fill the rest, so that b can only have a's blocks. */
+		fd = pith_sys_open(MNT "/fill", O_CREAT | O_TRUNC | O_WRONLY,
+		    0644);
+		while (pith_sys_write(fd, back, sizeof(back)) > 0)
+			;
+		pith_sys_close(fd);
+		pith_sys_unlink(MNT "/a");
+		fd = pith_sys_open(MNT "/b", O_CREAT | O_TRUNC | O_RDWR, 0644);
+		if (pith_sys_write(fd, b, sizeof(b)) != (ssize_t)sizeof(b) ||
+		    pith_sys_pread(fd, back, sizeof(back), 0) !=
+		    (ssize_t)sizeof(back) || memcmp(back, b, sizeof(b)) != 0)
+			good = 0;
+		pith_sys_close(fd);
+		pumount();
+		pmount(img, 0);
+		fd = pith_sys_open(MNT "/b", O_RDONLY);
+		memset(back, 0, sizeof(back));
+		if (pith_sys_read(fd, back, sizeof(back)) != (ssize_t)sizeof(back) ||
+		    memcmp(back, b, sizeof(b)) != 0)
+			good = 0;
+		pith_sys_close(fd);
+		pith_sys_unlink(MNT "/b");
+		pith_sys_unlink(MNT "/fill");
+	}
+	pumount();
+	ok(good, "a large write over freed blocks still cached (dirty or "
+	    "clean) reads back, before and after a remount");
+	ok(fsck_clean(img), "stale cache: e2fsck clean");
+}
+
+/*
+ * Large writes allocate runs of blocks: into free space cut in pieces
+ * (every other small file removed), over holes, and next to blocks
+ * already mapped, the data must read back and e2fsck find the bitmaps,
+ * counts and i_blocks right.
+ */
+static void
+test_runs(void)
+{
+	static char big[3 << 20], back[3 << 20];
+	char img[512], name[64];
+	int fd, i, good = 1;
+
+	tpath(img, sizeof(img), "runs.img");
+	if (mkimg(img, "-b 1024", NULL, "16M") != 0) {
+		skip(2, "mke2fs failed");
+		return;
+	}
+	fill(big, sizeof(big));
+	pmount(img, 0);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof(name), MNT "/s%03d", i);
+		fd = pith_sys_open(name, O_CREAT | O_WRONLY, 0644);
+		pith_sys_write(fd, big + i, 3000 + i * 7);
+		pith_sys_close(fd);
+	}
+	for (i = 0; i < 200; i += 2) {
+		snprintf(name, sizeof(name), MNT "/s%03d", i);
+		pith_sys_unlink(name);
+	}
+	fd = pith_sys_open(MNT "/big", O_CREAT | O_RDWR, 0644);
+	/* Some blocks mapped first, then holes around them filled. */
+	if (pith_sys_pwrite(fd, big + 100000, 5000, 100000) != 5000 ||
+	    pith_sys_pwrite(fd, big + 700000, 300000, 700000) != 300000 ||
+	    pith_sys_pwrite(fd, big, sizeof(big), 0) != (ssize_t)sizeof(big))
+		good = 0;
+	pith_sys_close(fd);
+	pumount();
+	pmount(img, 1);
+	fd = pith_sys_open(MNT "/big", O_RDONLY);
+	if (pith_sys_read(fd, back, sizeof(back)) != (ssize_t)sizeof(back) ||
+	    memcmp(back, big, sizeof(big)) != 0)
+		good = 0;
+	pith_sys_close(fd);
+	pumount();
+	ok(good, "large writes into fragmented free space and around mapped "
+	    "blocks read back");
+	ok(fsck_clean(img), "runs of blocks: e2fsck clean");
+}
+
+/* --- FS_IOC_FIEMAP ------------------------------------------------------- */
+
+#define FM_N 64
+
+struct fm_buf {
+	struct fiemap fm;
+	struct fiemap_extent ext[FM_N];
+};
+
+static int
+fm_get(int fd, struct fm_buf *b, uint64_t start, uint64_t len, uint32_t n,
+    uint32_t flags)
+{
+	memset(b, 0, sizeof(*b));
+	b->fm.fm_start = start;
+	b->fm.fm_length = len;
+	b->fm.fm_extent_count = n;
+	b->fm.fm_flags = flags;
+	return pith_sys_ioctl(fd, FS_IOC_FIEMAP, &b->fm);
+}
+
+/*
+ * Check one file's map: extents in order, block-aligned, their bytes in
+ * the image equal to the file's, every block that is not a hole covered,
+ * LAST on the last one; and "logical physical" lines, one per block, to
+ * lst for comparing with debugfs.  Returns 1 when all holds.
+ */
+static int
+fm_check(const char *name, int imgfd, unsigned bsize, FILE *lst)
+{
+	char path[300], *a = malloc(bsize), *b = malloc(bsize);
+	struct fm_buf fb;
+	struct fiemap_extent *e;
+	struct stat st;
+	uint64_t end = 0, blk, nblk;
+	uint32_t i;
+	int fd, good = 1;
+
+	snprintf(path, sizeof(path), MNT "/%s", name);
+	fd = pith_sys_open(path, O_RDONLY);
+	if (fd < 0 || pith_sys_fstat(fd, &st) != 0 ||
+	    fm_get(fd, &fb, 0, FIEMAP_MAX_OFFSET, FM_N, 0) != 0) {
+		diag("fiemap %s: %s", name, strerror(errno));
+		good = 0;
+		goto out;
+	}
+	for (i = 0; i < fb.fm.fm_mapped_extents && good; i++) {
+		e = &fb.ext[i];
+		if (e->fe_logical < end || e->fe_logical % bsize ||
+		    e->fe_physical % bsize || e->fe_length % bsize ||
+		    e->fe_length == 0 || e->fe_logical >= (uint64_t)st.st_size ||
+		    ((e->fe_flags & FIEMAP_EXTENT_LAST) != 0) !=
+		    (i + 1 == fb.fm.fm_mapped_extents)) {
+			diag("%s: bad extent %u", name, i);
+			good = 0;
+		}
+		/* The hole before it reads as zeroes. */
+		for (blk = end; blk < e->fe_logical && good; blk += bsize) {
+			memset(a, 1, bsize);
+			pith_sys_pread(fd, a, bsize, (off_t)blk);
+			if (a[0] != 0 || memcmp(a, a + 1, bsize - 1) != 0) {
+				diag("%s: data at %llu outside the map", name,
+				    (unsigned long long)blk);
+				good = 0;
+			}
+		}
+		for (nblk = 0; nblk < e->fe_length / bsize && good; nblk++) {
+			blk = e->fe_logical / bsize + nblk;
+			memset(a, 0, bsize);
+			memset(b, 0, bsize);
+			pith_sys_pread(fd, a, bsize, (off_t)(blk * bsize));
+			if (pread(imgfd, b, bsize, (off_t)(e->fe_physical +
+			    nblk * bsize)) != (ssize_t)bsize) {
+				good = 0;
+				break;
+			}
+			/* Past the end of the file the block may hold anything. */
+			if (memcmp(a, b, (uint64_t)st.st_size - blk * bsize <
+			    bsize ? (size_t)st.st_size - blk * bsize : bsize)) {
+				diag("%s: block %llu differs in the image", name,
+				    (unsigned long long)blk);
+				good = 0;
+			}
+			fprintf(lst, "%llu %llu\n", (unsigned long long)blk,
+			    (unsigned long long)(e->fe_physical / bsize + nblk));
+		}
+		end = e->fe_logical + e->fe_length;
+	}
+out:
+	if (fd >= 0)
+		pith_sys_close(fd);
+	free(a);
+	free(b);
+	return good;
+}
+
+static void
+test_fiemap(void)
+{
+	static const char *names[] = { "dense", "sparse", "small", "empty" };
+	char img[512], lst[512], want[512], tmp[64], *buf;
+	struct fm_buf fb, fb2;
+	unsigned i;
+	int fd, imgfd, good;
+	FILE *f;
+
+	tpath(img, sizeof(img), "fiemap.img");
+	tpath(lst, sizeof(lst), "fiemap.lst");
+	tpath(want, sizeof(want), "fiemap.want");
+	if (mkimg(img, "-b 1024", NULL, "128M") != 0 || pmount(img, 0) != 0) {
+		skip(9, "mke2fs or mount failed");
+		return;
+	}
+	/* Direct, indirect, double and triple indirect blocks, with holes
+	 * in each, written through Pith. */
+	buf = malloc(2 << 20);
+	fill(buf, 2 << 20);
+	fd = pith_sys_open(MNT "/dense", O_CREAT | O_WRONLY, 0644);
+	pith_sys_write(fd, buf, 2 << 20);
+	pith_sys_close(fd);
+	fd = pith_sys_open(MNT "/sparse", O_CREAT | O_WRONLY, 0644);
+	pith_sys_pwrite(fd, buf, 3000, 0);
+	pith_sys_pwrite(fd, buf, 1024, 5 * 1024);
+	pith_sys_pwrite(fd, buf, 11 * 1024, 300 * 1024);
+	pith_sys_pwrite(fd, buf, 5000, 70 << 20);
+	pith_sys_ftruncate(fd, (80 << 20) + 17);
+	/* Dirty, not yet on the image: FIEMAP_FLAG_SYNC puts it there. */
+	imgfd = open(img, O_RDONLY);
+	ok(fm_get(fd, &fb, 0, FIEMAP_MAX_OFFSET, FM_N, FIEMAP_FLAG_SYNC) == 0 &&
+	    fb.fm.fm_mapped_extents == 4 && imgfd >= 0 &&
+	    pread(imgfd, tmp, 8, (off_t)fb.ext[3].fe_physical) == 8 &&
+	    memcmp(tmp, buf, 8) == 0,
+	    "fiemap: FLAG_SYNC on a writable mount puts the data in the image");
+	pith_sys_close(fd);
+	fd = pith_sys_open(MNT "/small", O_CREAT | O_WRONLY, 0644);
+	pith_sys_write(fd, "small", 5);
+	pith_sys_close(fd);
+	fd = pith_sys_open(MNT "/empty", O_CREAT | O_WRONLY, 0644);
+	pith_sys_close(fd);
+	pumount();
+	free(buf);
+
+	pmount(img, 1);
+	good = 1;
+	f = fopen(lst, "w");
+	for (i = 0; i < sizeof(names) / sizeof(names[0]) && f != NULL; i++) {
+		fprintf(f, "%s\n", names[i]);
+		good &= fm_check(names[i], imgfd, 1024, f);
+	}
+	if (f != NULL)
+		fclose(f);
+	ok(f != NULL && good, "fiemap: extents hold the files' bytes, holes "
+	    "read as zeroes, LAST on the last");
+	/* debugfs's own map: "(L0-L1):P0-P1" and "(L):P", indirect blocks
+	 * ("(IND)" and the like) left out, one block a line. */
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		sh("{ echo %s; " DEBUGFS " -R 'stat /%s' %s 2>/dev/null | "
+		    "sed -n '/^BLOCKS:/,/^TOTAL/p' | tr ', ' '\\n\\n' | "
+		    "grep '^([0-9]' | tr -d '()' | awk -F: '{ "
+		    "split($1, l, \"-\"); split($2, p, \"-\"); "
+		    "for (j = 0; j <= (l[2] == \"\" ? 0 : l[2] - l[1]); j++) "
+		    "print l[1] + j, p[1] + j }'; } %s %s",
+		    names[i], names[i], img, i == 0 ? ">" : ">>", want);
+	/* dense: 2048 blocks; sparse: 3 + 1 + 11 + 5. */
+	ok(sh("cmp -s %s %s && test $(wc -l < %s) -eq %d", lst, want, want,
+	    2048 + 20 + 1 + 4) == 0,
+	    "fiemap: the same blocks as debugfs's map");
+
+	fd = pith_sys_open(MNT "/sparse", O_RDONLY);
+	ok(fm_get(fd, &fb, 0, FIEMAP_MAX_OFFSET, 0, 0) == 0 &&
+	    fb.fm.fm_mapped_extents == 4 &&
+	    fm_get(fd, &fb2, 0, FIEMAP_MAX_OFFSET, 1, 0) == 0 &&
+	    fb2.fm.fm_mapped_extents == 1 &&
+	    !(fb2.ext[0].fe_flags & FIEMAP_EXTENT_LAST),
+	    "fiemap: count only; a full array stops without LAST");
+	ok(fm_get(fd, &fb, 301 * 1024 + 5, 1, FM_N, 0) == 0 &&
+	    fb.fm.fm_mapped_extents == 1 &&
+	    fb.ext[0].fe_logical == 301 * 1024 &&
+	    !(fb.ext[0].fe_flags & FIEMAP_EXTENT_LAST) &&
+	    fm_get(fd, &fb, 71 << 20, FIEMAP_MAX_OFFSET, FM_N, 0) == 0 &&
+	    fb.fm.fm_mapped_extents == 0,
+	    "fiemap: a range starts at its block; none in the trailing hole");
+	errno = 0;
+	ok(fm_get(fd, &fb, 0, FIEMAP_MAX_OFFSET, FM_N, 0x40 | 1) < 0 &&
+	    errno == EBADR && fb.fm.fm_flags == 0x40,
+	    "fiemap: an unknown flag is EBADR and named in fm_flags");
+	errno = 0;
+	ok(fm_get(fd, &fb, 0, 0, FM_N, 0) < 0 && errno == EINVAL,
+	    "fiemap: zero length is EINVAL");
+	errno = 0;
+	ok(pith_sys_ioctl(fd, 0x5401 /* TCGETS */, tmp) < 0 && errno == ENOTTY,
+	    "fiemap: other ioctls on an ext2 file are ENOTTY");
+	pith_sys_close(fd);
+	pumount();
+	fd = pith_sys_open("/fiemap-tmpfs", O_CREAT | O_RDWR, 0644);
+	errno = 0;
+	ok(fd >= 0 && fm_get(fd, &fb, 0, 1, FM_N, 0) < 0 && errno == ENOTTY,
+	    "fiemap: a file system without it says ENOTTY");
+	pith_sys_close(fd);
+	pith_sys_unlink("/fiemap-tmpfs");
+	if (imgfd >= 0)
+		close(imgfd);
+}
+
 static void
 test_busy(void)
 {
@@ -1401,6 +1717,9 @@ main(int argc, char **argv)
 	test_mbr();
 	test_gpt();
 	test_busy();
+	test_stale_cache();
+	test_runs();
+	test_fiemap();
 	pith_fini();
 	sh("rm -rf %s", tmpdir);
 	return done_testing();

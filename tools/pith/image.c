@@ -39,6 +39,7 @@ struct image {
 	unsigned part;		/* 0: whole disk */
 	int mode;		/* IMG_RDONLY or IMG_RDWR */
 	int err;		/* the mount failed (reported once): why */
+	int hostfd;		/* image_hostfd: 0 not tried, -1 none, else fd+1 */
 	char mnt[16];
 };
 
@@ -56,6 +57,7 @@ const struct fsops host_ops = {
 	.chmod = chmod, .chown = chown, .lchown = lchown,
 	.utimensat = utimensat,
 	.statfs = statfs, .getdents64 = getdents64, .mknod = mknod,
+	.fstatat = fstatat, .openat = openat,
 };
 
 /* No pith_sys_mknod yet: the raw door, which says ENOSYS until there is. */
@@ -88,6 +90,7 @@ const struct fsops pith_ops = {
 	.lchown = pith_sys_lchown, .utimensat = pith_sys_utimensat,
 	.statfs = pith_sys_statfs, .getdents64 = pith_sys_getdents64,
 	.mknod = pith_mknod,
+	.fstatat = pith_sys_fstatat, .openat = pith_sys_openat,
 };
 
 /*
@@ -320,6 +323,38 @@ loc_base(const struct loc *l)
 	return buf;
 }
 
+/*
+ * A host descriptor that reads the image holding l, for a reader that is
+ * told by FS_IOC_FIEMAP where a file's blocks are: only for a whole-disk
+ * image that is a regular file mounted read-only (nothing of it waits in
+ * the kernel's buffers unwritten, and FIEMAP's offsets are the file's).
+ * -1 otherwise.  Opened once; image_finish closes it.
+ */
+int
+image_hostfd(const struct loc *l)
+{
+	struct image *im = NULL;
+	struct stat st;
+	int i, fd;
+
+	for (i = 0; i < nimages && l->img != NULL; i++)
+		if (images[i].spec == l->img)
+			im = &images[i];
+	if (im == NULL || im->err != 0 || im->mode != IMG_RDONLY ||
+	    im->part != 0)
+		return -1;
+	if (im->hostfd == 0) {
+		im->hostfd = -1;
+		fd = open(im->spec, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_dev == im->dev && st.st_ino == im->ino)
+			im->hostfd = fd + 1;
+		else if (fd >= 0)
+			close(fd);
+	}
+	return im->hostfd > 0 ? im->hostfd - 1 : -1;
+}
+
 int
 image_finish(void)
 {
@@ -328,6 +363,8 @@ image_finish(void)
 	if (!booted)
 		return 0;
 	for (i = nimages - 1; i >= 0; i--) {
+		if (images[i].hostfd > 0)
+			close(images[i].hostfd - 1);
 		if (images[i].err == 0 && pith_sys_umount2(images[i].mnt, 0) != 0) {
 			warnx_("%s: unmount: %s", images[i].spec,
 			    strerror(errno));

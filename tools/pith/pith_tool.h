@@ -46,6 +46,9 @@ struct fsops {
 	int (*statfs)(const char *, struct statfs *);
 	ssize_t (*getdents64)(int, void *, size_t);
 	int (*mknod)(const char *, mode_t, dev_t);
+	/* Relative to an open directory: one lookup instead of a path's. */
+	int (*fstatat)(int, const char *, struct stat *, int);
+	int (*openat)(int, const char *, int, ...);
 };
 
 extern const struct fsops host_ops;
@@ -79,6 +82,7 @@ const char *loc_base(const struct loc *l);
 int image_boot(void);
 int image_attach(const char *spec, int mode, const char **mnt);
 int image_finish(void);
+int image_hostfd(const struct loc *l);
 
 /* Reading a directory on either side: sorted names, "." and ".." left out. */
 struct namelist {

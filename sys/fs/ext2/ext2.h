@@ -203,6 +203,7 @@ ext2_put32(uint8_t *p, uint32_t v)
 #define EXT4_EXT_MAGIC 0xf30a
 #define EXT4_EXT_MAX_DEPTH 5
 #define EXT4_EXT_INIT_MAX_LEN 32768u
+#define EXT_NOBLK ((uint64_t)1 << 32)   /* past the last logical block */
 
 /* --- in-memory structures ------------------------------------------------ */
 
@@ -240,7 +241,11 @@ struct ext2_mount {
 	bool em_extents;                /* [I] extent feature */
 	uint32_t em_csum_seed;          /* [I] crc32c of the uuid, or given */
 	uint8_t *em_gdbad;              /* [I] per group: checksum failed */
+	void *em_bounce;                /* [e] EXT2_CLUSTER bytes, or NULL */
 };
+
+/* File data moved around the buffer cache at most this much at a time. */
+#define EXT2_CLUSTER (256 * 1024)
 
 /* One inode in memory: the vnode's v_data.  All fields [e]. */
 struct ext2_node {
@@ -301,6 +306,8 @@ ext2_gd(struct ext2_mount *em, uint32_t g)
 	return em->em_gd + (size_t)g * em->em_descsz;
 }
 int ext2_balloc(struct ext2_mount *em, uint32_t goal, uint32_t *ret);
+int ext2_balloc_next(struct ext2_mount *em, uint32_t blk, uint32_t want,
+    uint32_t *got);
 int ext2_bfree(struct ext2_mount *em, uint32_t blk);
 int ext2_ialloc(struct ext2_mount *em, uint32_t dirino, bool isdir,
     uint32_t *ret);
@@ -315,10 +322,16 @@ int ext2_inew(struct ext2_mount *em, struct ext2_node *dir, enum vtype type,
     mode_t mode, uid_t uid, gid_t gid, dev_t rdev, struct ext2_node **ret);
 int ext2_bmap(struct ext2_node *en, uint64_t lbn, bool alloc, uint32_t *pbn,
     bool *isnew);
+int ext2_bmap_run(struct ext2_node *en, uint64_t lbn, uint64_t max,
+    uint32_t *pbn, uint64_t *len, bool *unwritten);
+int ext2_iloc(struct ext2_mount *em, uint32_t ino, uint32_t *blk,
+    uint32_t *off);
 int ext2_truncate(struct ext2_node *en, uint64_t size);
 int ext2_idestroy(struct ext2_node *en);
 void ext2_touch(struct ext2_node *en, bool m, bool c);
 int ext2_rdwr(struct ext2_node *en, struct uio *uio, int ioflag);
+/* ext2_fiemap.c: FS_IOC_FIEMAP; em_lock not held. */
+int ext2_fiemap(struct ext2_node *en, void *uarg);
 int ext2_reserved_ok(struct ext2_mount *em);
 
 /* ext2_dir.c: directories. */

@@ -143,7 +143,7 @@ ext2_rdev_encode(dev_t rdev, uint32_t *blk)
 }
 
 /* Where inode ino lives: block and byte offset in it. */
-static int
+int
 ext2_iloc(struct ext2_mount *em, uint32_t ino, uint32_t *blk, uint32_t *off)
 {
 	uint32_t g, idx, table;
@@ -596,6 +596,182 @@ ext2_bmap(struct ext2_node *en, uint64_t lbn, bool alloc, uint32_t *pbn,
 	return 0;
 }
 
+/*
+ * Map logical block lbn, allocating it if it is a hole (ext2_bmap), and
+ * when it was, go on allocating the holes that follow it in the same
+ * leaf (the direct pointers, or one indirect block) to the physical
+ * blocks that follow it, while they are free: one bitmap pass and one
+ * leaf update for a run instead of one per block.  *n: blocks mapped
+ * from *pbn on, 1 <= *n <= max, contiguous on the device; *isnew: they
+ * were allocated here (their contents are the caller's to write).
+ */
+static int
+ext2_bmap_alloc_run(struct ext2_node *en, uint64_t lbn, uint32_t max,
+    uint32_t *pbn, uint32_t *n, bool *isnew)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint32_t idx[3], cur, want, got = 0, k, i0;
+	struct buf *bp = NULL;
+	uint8_t *leaf;
+	unsigned slot;
+	int levels, l, error;
+
+	*n = 1;
+	error = ext2_bmap(en, lbn, true, pbn, isnew);
+	if (error || !*isnew || max < 2)
+		return error;
+	levels = ext2_bpath(em, lbn, &slot, idx);
+	KASSERT(levels >= 0);
+	if (levels == 0) {
+		for (want = 0; want < max - 1 && slot + 1 + want <
+		    EXT2_NDIR_BLOCKS && en->en_block[slot + 1 + want] == 0; want++)
+			;
+		if (want > 0)
+			error = ext2_balloc_next(em, *pbn + 1, want, &got);
+		for (k = 0; k < got; k++)
+			en->en_block[slot + 1 + k] = *pbn + 1 + k;
+		goto out;
+	}
+	/* ext2_bmap has just made the chain down to the leaf. */
+	cur = en->en_block[slot];
+	for (l = 0; l + 1 < levels; l++) {
+		error = bread(em->em_dev, cur, em->em_bsize, &bp);
+		if (error)
+			return error;
+		cur = ext2_le32((uint8_t *)bp->b_data + 4 * idx[l]);
+		brelse(bp);
+		if (!ext2_blk_valid(em, cur))
+			return ext2_corrupt(em, "block pointer", cur);
+	}
+	error = bread(em->em_dev, cur, em->em_bsize, &bp);
+	if (error)
+		return error;
+	leaf = bp->b_data;
+	i0 = idx[levels - 1] + 1;
+	for (want = 0; want < max - 1 && i0 + want < em->em_apb &&
+	    ext2_le32(leaf + 4 * (i0 + want)) == 0; want++)
+		;
+	if (want > 0)
+		error = ext2_balloc_next(em, *pbn + 1, want, &got);
+	for (k = 0; k < got; k++)
+		ext2_put32(leaf + 4 * (i0 + k), *pbn + 1 + k);
+	if (got > 0)
+		bdwrite(bp);
+	else
+		brelse(bp);
+out:
+	en->en_blocks += (uint64_t)got * (em->em_bsize / 512);
+	if (got > 0)
+		en->en_lastblk = *pbn + got;
+	*n = 1 + got;
+	return error;
+}
+
+/* Blocks left in a subtree from the position idx[from..levels) in it. */
+static uint64_t
+ext2_subtree_left(struct ext2_mount *em, const uint32_t idx[3], int levels,
+    int from)
+{
+	uint64_t span = 1, off = 0;
+	int k;
+
+	for (k = levels - 1; k >= from; k--) {
+		off += idx[k] * span;
+		span *= em->em_apb;
+	}
+	return span - off;
+}
+
+/*
+ * The run of logical blocks that starts at lbn, at most max (>= 1) long:
+ * either *pbn != 0 and the blocks follow each other on the device from
+ * *pbn (looked for within one indirect block or extent), or *pbn == 0 and
+ * they are a hole.  *unwritten: an ext4 extent that reads as zeroes.
+ * Read-only; em_lock held.
+ */
+int
+ext2_bmap_run(struct ext2_node *en, uint64_t lbn, uint64_t max,
+    uint32_t *pbn, uint64_t *len, bool *unwritten)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint32_t idx[3], cur, *direct;
+	const uint8_t *leaf;
+	struct buf *bp = NULL;
+	unsigned slot, i, n;
+	int levels, l, error = 0;
+	uint64_t run;
+
+	KASSERT(max >= 1);
+	*unwritten = false;
+	if (en->en_flags & EXT4_EXTENTS_FL) {
+		error = ext4_ext_bmap(en, lbn, pbn);
+		if (error)
+			return error;
+		if (lbn >= EXT_NOBLK) {
+			*len = max;     /* past any extent: a hole */
+			return 0;
+		}
+		*len = MIN(en->en_xlen - (lbn - en->en_xlblk), max);
+		if (*pbn == 0 && en->en_xunwritten && en->en_xpblk != 0) {
+			*pbn = en->en_xpblk + (uint32_t)(lbn - en->en_xlblk);
+			*unwritten = true;
+		}
+		return 0;
+	}
+	if (en->en_flags & EXT4_INLINE_DATA_FL)
+		return ext2_bmap(en, lbn, false, pbn, NULL);    /* EIO */
+	levels = ext2_bpath(em, lbn, &slot, idx);
+	if (levels < 0)
+		return EFBIG;
+	cur = en->en_block[slot];
+	if (levels == 0) {
+		/* Direct pointers: the run goes on while they do. */
+		direct = en->en_block;
+		for (n = 1; slot + n < EXT2_NDIR_BLOCKS && n < max; n++)
+			if (cur == 0 ? direct[slot + n] != 0 :
+			    direct[slot + n] != cur + n)
+				break;
+		*len = n;
+		goto check;
+	}
+	if (cur == 0) {
+		*len = MIN(ext2_subtree_left(em, idx, levels, 0), max);
+		goto check;
+	}
+	for (l = 0; l < levels; l++) {
+		if (!ext2_blk_valid(em, cur))
+			return ext2_corrupt(em, "block pointer", cur);
+		error = bread(em->em_dev, cur, em->em_bsize, &bp);
+		if (error)
+			return error;
+		leaf = bp->b_data;
+		cur = ext2_le32(leaf + 4 * idx[l]);
+		if (cur == 0 && l + 1 < levels) {
+			brelse(bp);
+			*len = MIN(ext2_subtree_left(em, idx, levels, l + 1),
+			    max);
+			goto check;
+		}
+		if (l + 1 < levels)
+			brelse(bp);
+	}
+	/* bp: the last indirect block, whose entry idx[levels - 1] is cur. */
+	run = 1;
+	for (i = idx[levels - 1] + 1; i < em->em_apb && run < max; i++, run++)
+		if (cur == 0 ? ext2_le32(leaf + 4 * i) != 0 :
+		    ext2_le32(leaf + 4 * i) != cur + run)
+			break;
+	brelse(bp);
+	*len = run;
+check:
+	*pbn = cur;
+	if (cur != 0 && (!ext2_blk_valid(em, cur) ||
+	    (uint64_t)cur + *len - 1 > 0xffffffffu ||
+	    !ext2_blk_valid(em, (uint32_t)(cur + *len - 1))))
+		return ext2_corrupt(em, "data block pointer", cur);
+	return 0;
+}
+
 /* --- truncation ------------------------------------------------------------ */
 
 static void
@@ -890,6 +1066,16 @@ ext2_write_chunk(struct ext2_node *en, struct uio *uio, uint32_t boff,
 	return error;
 }
 
+/* The mount's bounce buffer for clustered transfers; em_lock held. */
+static void *
+ext2_bounce(struct ext2_mount *em)
+{
+	KASSERT(mutex_owned(&em->em_lock));
+	if (em->em_bounce == NULL)
+		em->em_bounce = kmem_alloc(EXT2_CLUSTER);
+	return em->em_bounce;
+}
+
 /*
  * Large sequential reads of file data go around the buffer cache: whole
  * blocks that are contiguous on disk and not cached are read from the
@@ -899,11 +1085,8 @@ ext2_write_chunk(struct ext2_node *en, struct uio *uio, uint32_t boff,
  * keeps writers out meanwhile.  Returns the bytes moved, 0 when the next
  * block is not worth clustering (the caller reads it the cached way).
  */
-#define EXT2_CLUSTER (256 * 1024)
-
 static int
-ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
-    size_t *moved)
+ext2_read_cluster(struct ext2_node *en, struct uio *uio, size_t *moved)
 {
 	struct ext2_mount *em = en->en_mount;
 	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
@@ -911,6 +1094,7 @@ ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
 	size_t want = (size_t)MIN(MIN((uint64_t)uio->uio_resid, avail),
 	    (uint64_t)EXT2_CLUSTER);
 	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	void *bounce;
 	int error;
 
 	*moved = 0;
@@ -926,24 +1110,21 @@ ext2_read_cluster(struct ext2_node *en, struct uio *uio, void **bouncep,
 		if (nblk == 0)
 			first = pbn;
 	}
-	if (nblk < 2)
-		return 0;
-	if (*bouncep == NULL && (*bouncep = kmem_alloc(EXT2_CLUSTER)) == NULL)
-		return 0;               /* no memory: the cached way still works */
+	if (nblk < 2 || (bounce = ext2_bounce(em)) == NULL)
+		return 0;       /* the cached way still works */
 	error = em->em_dev->bd_ops->bdo_read(em->em_dev,
-	    (uint64_t)first << em->em_bshift, *bouncep,
+	    (uint64_t)first << em->em_bshift, bounce,
 	    (size_t)nblk << em->em_bshift);
 	if (error)
 		return error;
 	*moved = (size_t)nblk << em->em_bshift;
-	return uiomove(*bouncep, *moved, uio);
+	return uiomove(bounce, *moved, uio);
 }
 
 static int
 ext2_read(struct ext2_node *en, struct uio *uio)
 {
 	struct ext2_mount *em = en->en_mount;
-	void *bounce = NULL;
 	uint32_t boff;
 	uint64_t off;
 	size_t n, moved;
@@ -953,7 +1134,7 @@ ext2_read(struct ext2_node *en, struct uio *uio)
 		off = (uint64_t)uio->uio_offset;
 		boff = (uint32_t)(off & (em->em_bsize - 1));
 		if (boff == 0) {
-			error = ext2_read_cluster(en, uio, &bounce, &moved);
+			error = ext2_read_cluster(en, uio, &moved);
 			if (error)
 				break;
 			if (moved != 0)
@@ -965,16 +1146,75 @@ ext2_read(struct ext2_node *en, struct uio *uio)
 		if (error)
 			break;
 	}
-	if (bounce != NULL)
-		kmem_free(bounce, EXT2_CLUSTER);
 	return error;
+}
+
+/*
+ * Large writes of whole blocks go around the buffer cache the same way:
+ * the blocks are mapped (holes allocated a run at a time,
+ * ext2_bmap_alloc_run) while they follow each other on the device and
+ * are not cached, the data is moved into the
+ * bounce buffer and written to the device in one transfer.  This saves
+ * the cache's copy and its write-back for file data that nobody will read
+ * back soon (a tree copied into an image), and leaves the cache to
+ * metadata.  A cached block -- a stale buffer of a block freed and
+ * allocated again included -- ends the run: the caller writes it through
+ * the cache, so a cached copy is never older than the device.  Only
+ * blocks the write covers entirely are allocated here, so a block
+ * allocated past the run is fully written by the caller's next step.  An
+ * allocation failure after the first block ends the run (the caller meets
+ * the error itself on the next block); em_lock held throughout.
+ */
+static int
+ext2_write_cluster(struct ext2_node *en, struct uio *uio, size_t *moved)
+{
+	struct ext2_mount *em = en->en_mount;
+	uint64_t lbn = (uint64_t)uio->uio_offset >> em->em_bshift;
+	size_t resid = uio->uio_resid, want = MIN(resid, (size_t)EXT2_CLUSTER);
+	uint32_t first = 0, pbn, nblk = 0, maxblk = (uint32_t)(want >> em->em_bshift);
+	uint32_t run, k;
+	void *bounce;
+	bool isnew;
+	int error;
+
+	*moved = 0;
+	if (maxblk < 2 || (bounce = ext2_bounce(em)) == NULL)
+		return 0;
+	while (nblk < maxblk) {
+		if (ext2_bmap_alloc_run(en, lbn + nblk, maxblk - nblk, &pbn,
+		    &run, &isnew) != 0 || (nblk > 0 && pbn != first + nblk))
+			break;
+		if (nblk == 0)
+			first = pbn;
+		for (k = 0; k < run; k++, nblk++)
+			if (bincore(em->em_dev, pbn + k, em->em_bsize))
+				break;
+		if (k < run)
+			break;
+	}
+	if (nblk < 2)
+		return 0;
+	error = uiomove(bounce, (size_t)nblk << em->em_bshift, uio);
+	if (error == 0)
+		error = em->em_dev->bd_ops->bdo_write(em->em_dev,
+		    (uint64_t)first << em->em_bshift, bounce,
+		    (size_t)nblk << em->em_bshift);
+	if (error) {
+		/* Nothing of the run reached the device: it is not counted
+		 * as written.  (The iovec is not rewound: the caller stops.) */
+		uio->uio_offset = (off_t)(lbn << em->em_bshift);
+		uio->uio_resid = resid;
+		return error;
+	}
+	*moved = (size_t)nblk << em->em_bshift;
+	return 0;
 }
 
 static int
 ext2_write(struct ext2_node *en, struct uio *uio, int ioflag)
 {
 	struct ext2_mount *em = en->en_mount;
-	size_t n, resid = uio->uio_resid, skipped = 0;
+	size_t n, resid = uio->uio_resid, skipped = 0, moved;
 	uint64_t off, end;
 	uint32_t boff;
 	int error = 0;
@@ -1001,8 +1241,13 @@ ext2_write(struct ext2_node *en, struct uio *uio, int ioflag)
 	while (uio->uio_resid > 0) {
 		off = (uint64_t)uio->uio_offset;
 		boff = (uint32_t)(off & (em->em_bsize - 1));
-		n = MIN((size_t)(em->em_bsize - boff), uio->uio_resid);
-		error = ext2_write_chunk(en, uio, boff, n);
+		moved = 0;
+		if (boff == 0)
+			error = ext2_write_cluster(en, uio, &moved);
+		if (error == 0 && moved == 0) {
+			n = MIN((size_t)(em->em_bsize - boff), uio->uio_resid);
+			error = ext2_write_chunk(en, uio, boff, n);
+		}
 		if ((uint64_t)uio->uio_offset > en->en_size)
 			en->en_size = (uint64_t)uio->uio_offset;
 		if (error)

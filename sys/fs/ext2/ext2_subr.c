@@ -236,6 +236,61 @@ ext2_balloc(struct ext2_mount *em, uint32_t goal, uint32_t *ret)
 	return ENOSPC;
 }
 
+/*
+ * Take the free blocks that follow each other from blk on, at most want,
+ * within blk's group: one pass over one bitmap and one update of the
+ * counts, for a file growing by a run of blocks.  *got may be 0 (blk is
+ * taken, or no room the caller may use).  The reserved blocks are kept
+ * as ext2_balloc keeps them.
+ */
+int
+ext2_balloc_next(struct ext2_mount *em, uint32_t blk, uint32_t want,
+    uint32_t *got)
+{
+	uint32_t free = ext2_le32(em->em_sb + SB_FREE_BLOCKS);
+	uint32_t resv = ext2_le32(em->em_sb + SB_R_BLOCKS_COUNT);
+	uint32_t g, bit, n, k;
+	struct buf *bp;
+	uint8_t *map;
+	int error;
+
+	*got = 0;
+	if (!ext2_blk_valid(em, blk))
+		return 0;
+	if (free > resv)
+		want = MIN(want, free - resv);
+	else if (ext2_reserved_ok(em))
+		want = MIN(want, free);
+	else
+		return 0;
+	g = (blk - em->em_first_data) / em->em_bpg;
+	bit = (blk - em->em_first_data) % em->em_bpg;
+	n = ext2_group_nblocks(em, g);
+	want = MIN(want, (uint32_t)ext2_le16(ext2_gd(em, g) + GD_FREE_BLOCKS));
+	if (want == 0)
+		return 0;
+	error = ext2_bitmap(em, g, GD_BLOCK_BITMAP, &bp);
+	if (error)
+		return error;
+	map = bp->b_data;
+	for (k = 0; k < want && bit + k < n; k++) {
+		if (map[(bit + k) >> 3] & (1u << ((bit + k) & 7)))
+			break;
+		map[(bit + k) >> 3] |= (uint8_t)(1u << ((bit + k) & 7));
+	}
+	if (k == 0) {
+		brelse(bp);
+		return 0;
+	}
+	bdwrite(bp);
+	ext2_gd_add(em, g, GD_FREE_BLOCKS, -(int)k);
+	ext2_gd_write(em, g);
+	ext2_sb_add(em, SB_FREE_BLOCKS, -(int)k);
+	em->em_lastalloc = blk + k - 1;
+	*got = k;
+	return 0;
+}
+
 int
 ext2_bfree(struct ext2_mount *em, uint32_t blk)
 {

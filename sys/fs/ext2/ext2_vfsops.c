@@ -441,6 +441,8 @@ ext2_mount_free(struct ext2_mount *em)
 		kmem_free(em->em_gd, em->em_gdsize);
 	if (em->em_gdbad != NULL)
 		kmem_free(em->em_gdbad, em->em_ngroups);
+	if (em->em_bounce != NULL)
+		kmem_free(em->em_bounce, EXT2_CLUSTER);
 	if (em->em_dev != NULL)
 		(void)bdev_close(em->em_dev);
 	mutex_destroy(&em->em_lock);

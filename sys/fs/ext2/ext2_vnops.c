@@ -638,6 +638,14 @@ ext2_allocate(struct vnode *vp, int mode, off_t off, off_t len)
 	return EOPNOTSUPP;
 }
 
+static int
+ext2_ioctl(struct vnode *vp, unsigned int cmd, void *uarg)
+{
+	if (cmd == FS_IOC_FIEMAP)
+		return ext2_fiemap(VP_TO_EN(vp), uarg);
+	return ENOTTY;
+}
+
 /* Last reference: an inode without links is freed now. */
 static void
 ext2_reclaim(struct vnode *vp)
@@ -673,5 +681,6 @@ const struct vnodeops ext2_vnodeops = {
 	.vop_fsync = ext2_fsync,
 	.vop_allocate = ext2_allocate,
 	.vop_seekhole = NULL,
+	.vop_ioctl = ext2_ioctl,
 	.vop_reclaim = ext2_reclaim,
 };

@@ -29,7 +29,6 @@
 #define EXT_HDR 12
 #define EXT_ENTRY 12
 #define EXT_ROOT_MAX 4
-#define EXT_NOBLK ((uint64_t)1 << 32)   /* past the last logical block */
 
 struct ext4_hdr {
 	uint16_t h_entries;
