@@ -36,15 +36,27 @@
  * use or to the argument kinds of syscalls.master (the table is part of
  * the protocol).  Client and server must agree exactly.
  */
-#define PROTO_VERSION	1u
+#define PROTO_VERSION	2u
 
-/* client -> server, the first message on a connection. */
+/* A token naming a kernel process that waits to be claimed (fork, exec). */
+#define PROTO_TOKENLEN	16
+
+/*
+ * client -> server, the first message on a connection.  The server reads
+ * ph_magic and ph_version before it looks at the length, so that a client
+ * of another version, whose hello may be shorter, is told so plainly.
+ */
 struct proto_hello {
 	uint32_t ph_magic;
 	uint32_t ph_version;
-	uint32_t ph_flags;		/* none defined yet: 0 */
-	uint32_t ph_reserved;
+	uint32_t ph_flags;		/* PROTO_HELLO_* */
+	uint32_t ph_reserved;		/* 0 */
+	unsigned char ph_token[PROTO_TOKENLEN];	/* with PROTO_HELLO_CLAIM */
 };
+/* Become the waiting process ph_token names instead of a new one. */
+#define PROTO_HELLO_CLAIM	0x1u
+/* ... and close its close-on-exec descriptors first: we are a new image. */
+#define PROTO_HELLO_EXEC	0x2u
 
 /*
  * server -> client, the answer.  pw_error 0: accepted, the memfd rides
@@ -61,8 +73,42 @@ struct proto_welcome {
 	char pw_msg[112];		/* NUL-terminated */
 };
 
-/* Request operations.  Only SYSCALL exists now; see docs/protocol.md. */
-#define PROTO_OP_SYSCALL	1u
+/* Request operations; see docs/protocol.md. */
+#define PROTO_OP_SYSCALL	1u	/* pq_nr, pq_arg: one system call */
+/*
+ * Before fork: make a copy of the caller's kernel process (descriptors
+ * sharing the open files, cwd, umask, credentials) waiting under a new
+ * token, which the server writes at area offset pq_arg[0].  ret: the
+ * copy's pid.  The token dies with this connection if nobody claimed it.
+ */
+#define PROTO_OP_FORK		2u
+/*
+ * Before execve: park the caller's own process under a token (written at
+ * pq_arg[0]); when this connection goes away, the process waits
+ * PROTO_PARK_SECONDS for the new image to claim it.  ret 0.
+ */
+#define PROTO_OP_PARK		3u
+/* Withdraw a token this connection made (at pq_arg[0]): a fork copy is
+ * released, a parked process is ours again (execve failed).  ret 0. */
+#define PROTO_OP_CANCEL		4u
+/* Administration, for the server's owner (or root) only, else -EPERM. */
+#define PROTO_OP_PS		5u	/* struct proto_ps[] at pq_arg[0],
+					 * room for pq_arg[1] bytes; ret:
+					 * how many there are */
+#define PROTO_OP_KILL		6u	/* end kernel process pq_arg[0] */
+#define PROTO_OP_STOP		7u	/* shut the server down cleanly */
+
+#define PROTO_PARK_SECONDS	10
+
+/* One client process, as PROTO_OP_PS lists it. */
+struct proto_ps {
+	int32_t pp_kpid;		/* kernel pid */
+	int32_t pp_peerpid;		/* host pid of the client */
+	uint32_t pp_uid;		/* the client's uid (SO_PEERCRED) */
+	uint32_t pp_nfds;		/* open descriptors */
+	char pp_comm[32];		/* the host's comm of pp_peerpid */
+	char pp_cwd[256];		/* working directory, "" if unknown */
+};
 
 /* client -> server: one system call. */
 struct proto_req {

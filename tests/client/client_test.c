@@ -223,7 +223,7 @@ raw_connect(const char *sock)
 static void
 mode_badversion(const char *sock)
 {
-	struct proto_hello h = { PROTO_MAGIC, 999, 0, 0 };
+	struct proto_hello h = { PROTO_MAGIC, 999, 0, 0, { 0 } };
 	struct proto_welcome w;
 	int fd = raw_connect(sock);
 
@@ -240,7 +240,7 @@ mode_badversion(const char *sock)
 static int
 raw_session(const char *sock, char **area)
 {
-	struct proto_hello h = { PROTO_MAGIC, PROTO_VERSION, 0, 0 };
+	struct proto_hello h = { PROTO_MAGIC, PROTO_VERSION, 0, 0, { 0 } };
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct proto_welcome w;
 	struct iovec iov = { &w, sizeof(w) };

@@ -389,7 +389,9 @@ serve(int lfd, int sfd)
 	int n, fd;
 
 	for (;;) {
-		n = epoll_wait(pithd_epfd, evs, 32, -1);
+		/* Once a second: parked processes nobody claimed go. */
+		n = epoll_wait(pithd_epfd, evs, 32, 1000);
+		conn_reap_tokens();
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
