@@ -83,6 +83,15 @@ static const struct command commands[] = {
 	    "  -p, --prefix DIR     where its files appear (default: "
 	    "$PITH_PREFIX or /pith)\n"
 	    "Dynamically linked programs only (LD_PRELOAD of libpithshim).\n" },
+	{ "ps", cmd_ps, "ps [--server SOCKET]",
+	    "list a pithd server's client processes",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
+	{ "kill", cmd_kill, "kill [--server SOCKET] KPID",
+	    "end one client's process in a pithd server",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
+	{ "stop", cmd_stop, "stop [--server SOCKET]",
+	    "stop a pithd server cleanly (sync, unmount)",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
