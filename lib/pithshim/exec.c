@@ -37,6 +37,7 @@
  *   returns it here as if nothing had happened (shells try each PATH
  *   entry).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -381,6 +382,49 @@ fail:
 	return -1;
 }
 
+static int shim_null(const void *p);
+
+/* Whether path is a static ELF executable (no PT_INTERP). */
+static int
+shim_isstatic(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC), st = 0;
+
+	if (fd < 0)
+		return 0;
+	if (REAL(pread)(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+		goto out;
+	st = 1;
+	for (int i = 0; i < eh.e_phnum && st; i++)
+		if (REAL(pread)(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (unsigned long)i * sizeof(ph))) != sizeof(ph) ||
+		    ph.p_type == PT_INTERP)
+			st = 0;
+out:
+	REAL(close)(fd);
+	return st;
+}
+
+/* pithload, beside this library, into buf; 0 if it is not there. */
+static int
+shim_pithload(char *buf, size_t len)
+{
+	Dl_info di;
+	const char *slash;
+
+	if (dladdr((void *)shim_pithload, &di) == 0 || di.dli_fname == NULL ||
+	    (slash = strrchr(di.dli_fname, '/')) == NULL ||
+	    (size_t)snprintf(buf, len, "%.*s/pithload",
+	    (int)(slash - di.dli_fname), di.dli_fname) >= len)
+		return 0;
+	return access(buf, X_OK) == 0;
+}
+
 /* Whether env entry e is variable name (of length len). */
 static int
 shim_isvar(const char *e, const char *name, size_t len)
@@ -424,6 +468,23 @@ execve(const char *path, char *const argv[], char *const envp[])
 		nenv[j++] = shim_ho.sh_fdsvar;
 	}
 	nenv[j] = NULL;
+	/* A static program has no libc for us: pithload runs it. */
+	for (n = 0; !shim_null(argv) && argv[n] != NULL; n++)
+		;
+	char *largv[n + 4], load[PATH_MAX];
+
+	if (!shim_null(argv) && !shim_null(path) && shim_isstatic(path) &&
+	    shim_pithload(load, sizeof(load))) {
+		largv[0] = load;
+		largv[1] = (char *)path;
+		memcpy(largv + 2, argv, (n + 1) * sizeof(*argv));
+		if (n == 0) {
+			largv[2] = (char *)path;
+			largv[3] = NULL;
+		}
+		argv = largv;
+		path = load;
+	}
 	if (npump == 0)
 		r = REAL(execve)(path, argv, nenv);
 	else
