@@ -54,6 +54,43 @@ static int shim_tab[SHIM_MAXFD];	/* host fd -> server fd + 1 */
 static int shim_maxfd;			/* [shim_lock] highest mapped + 1 */
 static char shim_prefix[PATH_MAX] = "/pith";
 static size_t shim_plen = 5;
+static int shim_root;			/* --root: all but shim_hostpaths */
+
+/*
+ * With --root ($PITH_ROOT=1, prefix "/"), every absolute path goes to
+ * the server except these, which the program's executable, the dynamic
+ * loader, libc and the terminal need from the host (docs/shim.md).  Each
+ * matches itself and what is below it.
+ */
+static const char *const shim_hostpaths[] = {
+	"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64",
+	"/usr/libexec", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+	"/usr/share/locale", "/usr/share/zoneinfo", "/etc/ld.so.cache",
+	"/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/localtime", "/proc", "/sys", "/dev/tty", "/dev/pts",
+	"/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+	"/dev/shm",
+	NULL
+};
+
+/* Whether absolute path is one of shim_hostpaths or below one. */
+static int
+shim_hostpath(const char *path)
+{
+	const char *const *h;
+	size_t n;
+
+	while (path[0] == '/' && path[1] == '/')
+		path++;
+	for (h = shim_hostpaths; *h != NULL; h++) {
+		n = strlen(*h);
+		if (strncmp(path, *h, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
 static char shim_server[PATH_MAX];
 static int shim_connected;		/* [shim_lock] */
 static volatile int shim_forked;	/* set in a child after fork */
@@ -95,6 +132,12 @@ shim_init(void)
 			/* A prefix of "/" sends every absolute path. */
 			shim_plen = len == 1 ? 0 : len;
 		}
+	}
+	p = getenv("PITH_ROOT");
+	if (p != NULL && strcmp(p, "1") == 0) {
+		shim_root = 1;
+		strcpy(shim_prefix, "/");
+		shim_plen = 0;
 	}
 	p = getenv("PITH_SERVER");
 	if (p != NULL && strlen(p) < sizeof(shim_server))
@@ -336,6 +379,8 @@ shim_route(int dirfd, const char *path, struct shim_route *r)
 	if (path == NULL)
 		return 0;
 	if (path[0] == '/') {
+		if (shim_root && shim_hostpath(path))
+			return 0;
 		if (strncmp(path, shim_prefix, shim_plen) != 0 ||
 		    (path[shim_plen] != '\0' && path[shim_plen] != '/'))
 			return 0;

@@ -145,6 +145,22 @@ else
 	skip "not root (or no setpriv)"
 fi
 
+# --root: the server's tree is /, but for the host's programs and libraries.
+rx() { timeout 60 "$PITH" exec --root -- sh -c "$1" 2>&1; }
+check "--root: ls / lists the server's root" bash -c \
+	"[ \"\$(timeout 60 '$PITH' exec --root -- ls /)\" = \"\$(timeout 60 '$PITH' exec -- ls /pith/)\" ]"
+check "--root: write and read back at /" bash -c \
+	"[ \"\$(timeout 60 '$PITH' exec --root -- sh -c 'echo hi > /rootfile; cat /rootfile')\" = hi ] && \
+	 [ \"\$(timeout 60 '$PITH' exec -- cat /pith/rootfile)\" = hi ]"
+check "--root: it starts in the server's /" bash -c \
+	"[ \"\$(cd /usr && timeout 60 '$PITH' exec --root -- pwd)\" = / ]"
+check "--root: the host's /etc is not seen" bash -c \
+	"! timeout 60 '$PITH' exec --root -- cat /etc/hostname 2>/dev/null"
+check "--root: /dev/null is the server's" bash -c \
+	"timeout 60 '$PITH' exec --root -- sh -c 'echo x > /dev/null && test -c /dev/null'"
+check "--root and --prefix: refused" bash -c \
+	"! '$PITH' exec --root --prefix /x -- true 2>/dev/null"
+
 check "pith stop: exit 0" "$PITH" stop
 check "the server exited 0" server_exit
 SPID=

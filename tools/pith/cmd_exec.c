@@ -11,6 +11,10 @@
  * itself are put back first: a pipeline's writer must die of SIGPIPE as
  * it would without us.
  *
+ * --root: the server's tree is the program's root ($PITH_ROOT), but for
+ * the host paths the shim keeps (docs/shim.md); it starts in the
+ * server's "/".
+ *
  * A statically linked program (an ELF executable without PT_INTERP) has
  * no libc to interpose: it is run by pithload, found beside the shim,
  * which loads it under syscall user dispatch (tools/pithload).
@@ -140,6 +144,7 @@ cmd_exec(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "prefix", required_argument, NULL, 'p' },
+		{ "root", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
 	char shim[PATH_MAX], server[PATH_MAX], prog[PATH_MAX], *preload, *old;
@@ -147,14 +152,18 @@ cmd_exec(int argc, char **argv)
 	const char *srv = getenv("PITH_SERVER");
 	const char *prefix = NULL;
 	int c, error;
+	bool root = false;
 
-	while ((c = getopt_long(argc, argv, "+s:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:r", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			srv = optarg;
 			break;
 		case 'p':
 			prefix = optarg;
+			break;
+		case 'r':
+			root = true;
 			break;
 		default:
 			return usage_error("exec", NULL);
@@ -167,6 +176,8 @@ cmd_exec(int argc, char **argv)
 		    "no server: give --server or set PITH_SERVER");
 	if (prefix != NULL && prefix[0] != '/')
 		return usage_error("exec", "the prefix must be absolute");
+	if (prefix != NULL && root)
+		return usage_error("exec", "--root and --prefix exclude each other");
 	error = exec_abspath(srv, server, sizeof(server));
 	if (error) {
 		warnx_("exec: %s: %s", srv, strerror(error));
@@ -187,7 +198,10 @@ cmd_exec(int argc, char **argv)
 		preload = shim;
 	if (setenv("LD_PRELOAD", preload, 1) != 0 ||
 	    setenv("PITH_SERVER", server, 1) != 0 ||
-	    (prefix != NULL && setenv("PITH_PREFIX", prefix, 1) != 0)) {
+	    (prefix != NULL && setenv("PITH_PREFIX", prefix, 1) != 0) ||
+	    (root && (setenv("PITH_ROOT", "1", 1) != 0 ||
+	    setenv("PITH_PREFIX", "/", 1) != 0 ||
+	    setenv("PITH_CWD", "/", 1) != 0))) {
 		warnx_("exec: %s", strerror(errno));
 		return 1;
 	}
