@@ -24,6 +24,11 @@
  * (libpithshim) parks the process under a token (pith_client_park) that
  * the new image claims (pith_client_claim with exec set).
  *
+ * Requests travel through the ring (struct proto_ring, PROTO_HELLO_RING):
+ * the client posts, wakes the server's thread only if it sleeps, and
+ * spins briefly for the reply before sleeping on the futex with a timeout,
+ * checking the socket for the server's end each time it wakes empty.
+ *
  * The socket is moved to a high descriptor (CLIENT_HIGHFD, or near a
  * small RLIMIT_NOFILE) so programs juggling low numbers do not meet it.
  */
@@ -40,6 +45,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <linux/futex.h>
 
 #include <pith/client.h>
 #include "pithclient/proto.h"
@@ -57,6 +65,7 @@ static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
 static int client_fd = -1;		/* [client_lock] */
 static char *client_area;		/* [client_lock] */
 static size_t client_areasize;		/* [client_lock] */
+static struct proto_ring *client_ring;	/* [client_lock] */
 static pid_t client_kpid = -1;		/* [client_lock] */
 static int client_atfork_done;		/* [client_lock] */
 static char client_errmsg[160];		/* [client_lock] */
@@ -80,6 +89,9 @@ client_drop(void)
 	client_fd = -1;
 	if (client_area != NULL)
 		munmap(client_area, client_areasize);
+	if (client_ring != NULL)
+		munmap(client_ring, PROTO_RINGSIZE);
+	client_ring = NULL;
 	if (fd >= 0)
 		close(fd);
 	client_area = NULL;
@@ -126,17 +138,18 @@ client_sockaddr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Receive the welcome and, if accepted, the area's descriptor. */
+/* Receive the welcome and, if accepted, the area's and the ring's
+ * descriptors (memfd[1] stays -1 without a ring). */
 static int
-client_welcome(int fd, struct proto_welcome *w, int *memfd)
+client_welcome(int fd, struct proto_welcome *w, int memfd[2])
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { w, sizeof(*w) };
 	struct msghdr mh = { 0 };
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	*memfd = -1;
+	memfd[0] = memfd[1] = -1;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf;
@@ -148,8 +161,10 @@ client_welcome(int fd, struct proto_welcome *w, int *memfd)
 		return errno;
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(memfd, CMSG_DATA(cm), sizeof(int));
+		    (cm->cmsg_len == CMSG_LEN(sizeof(int)) ||
+		    cm->cmsg_len == CMSG_LEN(2 * sizeof(int))))
+			memcpy(memfd, CMSG_DATA(cm), cm->cmsg_len -
+			    CMSG_LEN(0));
 	if (n != sizeof(*w) || w->pw_magic != PROTO_MAGIC) {
 		snprintf(client_errmsg, sizeof(client_errmsg),
 		    "not a pithd server (bad welcome)");
@@ -165,19 +180,20 @@ client_handshake(int fd, const char *path, const unsigned char *tok,
 {
 	struct proto_hello h;
 	struct proto_welcome w;
-	int error, memfd;
-	void *area;
+	int error, memfd[2];
+	void *area, *ring;
 
 	memset(&h, 0, sizeof(h));
 	h.ph_magic = PROTO_MAGIC;
 	h.ph_version = PROTO_VERSION;
+	h.ph_flags = PROTO_HELLO_RING;
 	if (tok != NULL) {
-		h.ph_flags = PROTO_HELLO_CLAIM | (exec ? PROTO_HELLO_EXEC : 0);
+		h.ph_flags |= PROTO_HELLO_CLAIM | (exec ? PROTO_HELLO_EXEC : 0);
 		memcpy(h.ph_token, tok, PROTO_TOKENLEN);
 	}
 	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
 		return errno;
-	error = client_welcome(fd, &w, &memfd);
+	error = client_welcome(fd, &w, memfd);
 	if (error)
 		goto out;
 	if (w.pw_error != 0) {
@@ -189,22 +205,33 @@ client_handshake(int fd, const char *path, const unsigned char *tok,
 			    PROTO_VERSION, w.pw_version, w.pw_msg);
 		goto out;
 	}
-	if (memfd < 0 || w.pw_areasize == 0 || w.pw_areasize > (1u << 30)) {
+	if (memfd[0] < 0 || memfd[1] < 0 || w.pw_areasize == 0 ||
+	    w.pw_areasize > (1u << 30)) {
 		error = EPROTO;
 		goto out;
 	}
 	area = mmap(NULL, w.pw_areasize, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    memfd, 0);
+	    memfd[0], 0);
 	if (area == MAP_FAILED) {
 		error = errno;
 		goto out;
 	}
+	ring = mmap(NULL, PROTO_RINGSIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    memfd[1], 0);
+	if (ring == MAP_FAILED) {
+		error = errno;
+		munmap(area, w.pw_areasize);
+		goto out;
+	}
+	client_ring = ring;
 	client_area = area;
 	client_areasize = w.pw_areasize;
 	client_kpid = w.pw_pid;
 out:
-	if (memfd >= 0)
-		close(memfd);
+	if (memfd[0] >= 0)
+		close(memfd[0]);
+	if (memfd[1] >= 0)
+		close(memfd[1]);
 	return error;
 }
 
@@ -682,6 +709,57 @@ unmarshal(unsigned long nr, struct marshal *m, long ret)
 	}
 }
 
+/* Polls of the reply before sleeping (a few tens of microseconds). */
+#define CLIENT_SPIN	4000
+
+static long
+client_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* Whether the server has gone: its end of the socket closed. */
+static int
+client_gone(void)
+{
+	struct pollfd pf = { client_fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&pf, 1, 0) != 0;
+}
+
+/* One request and its reply through the ring; -EIO if the server left. */
+static long
+client_ring_roundtrip(const struct proto_req *q)
+{
+	static const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct proto_ring *g = client_ring;
+	uint32_t s;
+	int i;
+
+	memcpy(&g->rg_req, q, sizeof(*q));
+	__atomic_store_n(&g->rg_state, PROTO_RING_REQ, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&g->rg_srvwait, __ATOMIC_SEQ_CST))
+		client_futex(&g->rg_state, FUTEX_WAKE, 1, NULL);
+	s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+	for (i = 0; s == PROTO_RING_REQ && i < CLIENT_SPIN; i++) {
+		__builtin_ia32_pause();
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+	}
+	while (s == PROTO_RING_REQ) {
+		__atomic_store_n(&g->rg_cliwait, 1, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_SEQ_CST);
+		if (s == PROTO_RING_REQ)
+			client_futex(&g->rg_state, FUTEX_WAIT, s, &tick);
+		__atomic_store_n(&g->rg_cliwait, 0, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+		if (s == PROTO_RING_REQ && client_gone())
+			break;
+	}
+	if (s != PROTO_RING_REP)
+		return -EIO;
+	return (long)__atomic_load_n(&g->rg_ret, __ATOMIC_ACQUIRE);
+}
+
 /* One request and its reply; -EIO (and the connection dropped) if the
  * server is gone. */
 static long
@@ -689,7 +767,15 @@ client_roundtrip(const struct proto_req *q)
 {
 	struct proto_rep rep;
 	ssize_t n;
+	long r;
 
+	if (client_ring != NULL) {
+		r = client_ring_roundtrip(q);
+		if (r == -EIO && __atomic_load_n(&client_ring->rg_state,
+		    __ATOMIC_ACQUIRE) != PROTO_RING_REP)
+			goto lost;
+		return r;
+	}
 	do
 		n = send(client_fd, q, sizeof(*q), MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);

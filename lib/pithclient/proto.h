@@ -57,6 +57,14 @@ struct proto_hello {
 #define PROTO_HELLO_CLAIM	0x1u
 /* ... and close its close-on-exec descriptors first: we are a new image. */
 #define PROTO_HELLO_EXEC	0x2u
+/*
+ * Requests through struct proto_ring in shared memory (a second sealed
+ * memfd in the welcome) instead of the socket: no system call on the fast
+ * path when the server's thread is spinning, futex wake-ups otherwise.
+ * The socket stays open for liveness: its end is the client's end.
+ */
+#define PROTO_HELLO_RING	0x4u
+
 
 /*
  * server -> client, the answer.  pw_error 0: accepted, the memfd rides
@@ -121,6 +129,29 @@ struct proto_req {
 struct proto_rep {
 	int64_t pr_ret;
 };
+
+/*
+ * The ring: one request slot and its reply, in a page both map.  rg_state
+ * is the futex word.  The client writes rg_req, then rg_state = REQ, and
+ * wakes the server if rg_srvwait says it sleeps; the server copies the
+ * request to private memory, calls, writes rg_ret, moves REQ to REP and
+ * wakes the client if rg_cliwait.  The server sets DEAD when it ends the
+ * connection.  Everything here is the client's to scribble on: the server
+ * only ever reads its private copy of the request.
+ */
+struct proto_ring {
+	uint32_t rg_state;		/* PROTO_RING_*, the futex word */
+	uint32_t rg_srvwait;		/* the server's thread sleeps */
+	uint32_t rg_cliwait;		/* the client sleeps */
+	uint32_t rg_pad;
+	struct proto_req rg_req;
+	int64_t rg_ret;
+};
+#define PROTO_RING_IDLE		0u
+#define PROTO_RING_REQ		1u
+#define PROTO_RING_REP		2u
+#define PROTO_RING_DEAD		3u
+#define PROTO_RINGSIZE		4096u
 
 /* A pointer argument that is NULL travels as this, not as an offset. */
 #define PROTO_NULL	UINT64_MAX

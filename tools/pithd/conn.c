@@ -29,6 +29,13 @@
  * close-on-exec descriptors.  A token is claimed once, only by a peer
  * with the uid that made it.
  *
+ * Transport: requests arrive on the socket, or (PROTO_HELLO_RING, what
+ * libpithclient asks for) in a one-page ring shared with the client: the
+ * thread spins briefly on its state word after each reply, then sleeps
+ * on it as a futex, so a client that calls in a loop never waits for a
+ * system call to wake the server.  Ending a ring connection (hang-up,
+ * kill, shutdown) marks the ring DEAD and wakes the thread (conn_kick).
+ *
  * Locking: conn_lock guards the registry, each conn's c_kpid, c_released,
  * c_park and c_ntokens, and the token list; the rest of a conn belongs to
  * its thread.  The thread frees its conn after taking it off the
@@ -47,6 +54,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <linux/futex.h>
 
 #include <pith/pith.h>
 #include "pithclient/proto.h"
@@ -124,6 +132,25 @@ conn_take(struct conn *c, pid_t *pids)
 	return n;
 }
 
+static long
+conn_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* Make c's thread leave: DEAD in the ring, and a wake-up.  conn_lock held
+ * (the ring is unmapped only after the conn leaves the registry). */
+static void
+conn_kick(struct conn *c)
+{
+	__atomic_store_n(&c->c_dead, 1, __ATOMIC_SEQ_CST);
+	if (c->c_ring != NULL) {
+		__atomic_store_n(&c->c_ring->rg_state, PROTO_RING_DEAD,
+		    __ATOMIC_SEQ_CST);
+		conn_futex(&c->c_ring->rg_state, FUTEX_WAKE, INT32_MAX, NULL);
+	}
+}
+
 static void
 conn_release(const pid_t *pids, int n)
 {
@@ -147,6 +174,7 @@ conn_hangup(uint64_t id)
 		 * the thread closes it only after leaving the list. */
 		epoll_ctl(pithd_epfd, EPOLL_CTL_DEL, c->c_fd, NULL);
 		n = conn_take(c, pids);
+		conn_kick(c);
 	}
 	pthread_mutex_unlock(&conn_lock);
 	conn_release(pids, n);
@@ -223,6 +251,7 @@ conn_shutdown_all(int ms)
 		pthread_mutex_lock(&conn_lock);
 		for (c = conn_list; c != NULL; c = c->c_next) {
 			shutdown(c->c_fd, SHUT_RDWR);
+			conn_kick(c);
 			if (!c->c_released) {
 				n = conn_take(c, pids);
 				break;
@@ -333,6 +362,32 @@ conn_area(struct conn *c)
 	return 0;
 }
 
+/* The ring: one sealed page, shared. */
+static int
+conn_ringmap(struct conn *c)
+{
+	void *p;
+
+	c->c_ringfd = memfd_create("pithd-ring", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING);
+	if (c->c_ringfd < 0)
+		return errno;
+	if (ftruncate(c->c_ringfd, PROTO_RINGSIZE) < 0 ||
+	    fcntl(c->c_ringfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_SEAL) < 0)
+		return errno;
+	p = mmap(NULL, PROTO_RINGSIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    c->c_ringfd, 0);
+	if (p == MAP_FAILED)
+		return errno;
+	pthread_mutex_lock(&conn_lock);
+	c->c_ring = p;
+	if (c->c_dead)		/* ended while we set up */
+		conn_kick(c);
+	pthread_mutex_unlock(&conn_lock);
+	return 0;
+}
+
 /* The peer's credentials, as the kernel of this thread's process. */
 static int
 conn_creds(struct conn *c)
@@ -357,11 +412,12 @@ conn_creds(struct conn *c)
 static int
 conn_welcome(struct conn *c)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct proto_welcome w;
 	struct iovec iov = { &w, sizeof(w) };
 	struct msghdr mh = { 0 };
 	struct cmsghdr *cm;
+	int fds[2] = { c->c_memfd, c->c_ringfd }, nfd = c->c_ring ? 2 : 1;
 
 	memset(&w, 0, sizeof(w));
 	memset(cbuf, 0, sizeof(cbuf));
@@ -372,12 +428,12 @@ conn_welcome(struct conn *c)
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf;
-	mh.msg_controllen = sizeof(cbuf);
+	mh.msg_controllen = CMSG_SPACE((size_t)nfd * sizeof(int));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &c->c_memfd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN((size_t)nfd * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, (size_t)nfd * sizeof(int));
 	if (sendmsg(c->c_fd, &mh, MSG_NOSIGNAL) != sizeof(w))
 		return errno ? errno : EPIPE;
 	return 0;
@@ -456,6 +512,7 @@ token_claim(struct conn *c, const unsigned char *tok)
 			o->c_kpid = 0;
 			o->c_released = 1;
 			shutdown(o->c_fd, SHUT_RDWR);
+			conn_kick(o);
 		} else
 			o->c_ntokens--;
 	}
@@ -536,7 +593,7 @@ conn_handshake(struct conn *c)
 		return EPROTONOSUPPORT;
 	}
 	if (n != sizeof(m.h) || m.h.ph_reserved != 0 || (m.h.ph_flags &
-	    ~(PROTO_HELLO_CLAIM | PROTO_HELLO_EXEC)) != 0) {
+	    ~(PROTO_HELLO_CLAIM | PROTO_HELLO_EXEC | PROTO_HELLO_RING)) != 0) {
 		conn_refuse(c, EPROTO, m.h.ph_version, "malformed hello");
 		return EPROTO;
 	}
@@ -545,6 +602,8 @@ conn_handshake(struct conn *c)
 	error = conn_process(c, &m.h);
 	if (error == 0)
 		error = conn_area(c);
+	if (error == 0 && (m.h.ph_flags & PROTO_HELLO_RING))
+		error = conn_ringmap(c);
 	if (error) {
 		conn_refuse(c, error, m.h.ph_version, error == ESRCH ?
 		    "no process waits under that token" : strerror(error));
@@ -725,6 +784,7 @@ op_kill(struct conn *c, const struct proto_req *q)
 			o->c_park = NULL;
 		}
 		n = conn_take(o, pids);
+		conn_kick(o);
 	}
 	pthread_mutex_unlock(&conn_lock);
 	if (o == NULL)
@@ -766,6 +826,26 @@ conn_op(struct conn *c, const struct proto_req *q)
 	return PROTO_BADMSG;
 }
 
+/* One request, already in private memory: the reply's value, or
+ * PROTO_BADMSG to close.  n is the message's length. */
+static long
+conn_handle(struct conn *c, const void *msg, size_t n, int bad)
+{
+	const struct proto_req *q = msg;
+	unsigned long nr;
+	void *scratch = NULL;
+	long a[6], r;
+
+	if (!bad && n == sizeof(*q) && q->pq_op != PROTO_OP_SYSCALL)
+		return conn_op(c, q);
+	r = bad ? PROTO_BADMSG : proto_decode(msg, n, c->c_area,
+	    c->c_areasize, a, &nr, &scratch);
+	if (r == 0)
+		r = pith_syscall6((long)nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	free(scratch);
+	return r;
+}
+
 static void
 conn_serve(struct conn *c)
 {
@@ -774,43 +854,69 @@ conn_serve(struct conn *c)
 		char raw[sizeof(struct proto_req) + 64];
 	} msg;
 	struct proto_rep rep;
-	unsigned long nr;
-	void *scratch;
-	long a[6];
 	ssize_t n;
-	int bad, isop;
-	long error;
+	int bad;
 
 	for (;;) {
 		n = conn_recv(c->c_fd, &msg, sizeof(msg), &bad);
 		if (n <= 0)
 			return;
-		scratch = NULL;
-		isop = !bad && n == sizeof(msg.q) &&
-		    msg.q.pq_op != PROTO_OP_SYSCALL;
-		if (isop)
-			error = rep.pr_ret = conn_op(c, &msg.q);
-		else
-			error = bad ? PROTO_BADMSG : proto_decode(&msg,
-			    (size_t)n, c->c_area, c->c_areasize, a, &nr,
-			    &scratch);
-		if (error == PROTO_BADMSG) {
-			free(scratch);
+		rep.pr_ret = conn_handle(c, &msg, (size_t)n, bad);
+		if (rep.pr_ret == PROTO_BADMSG) {
 			pithd_log("pithd: client pid %d: malformed request, "
 			    "closing\n", (int)c->c_peerpid);
 			return;
 		}
-		if (isop)
-			;
-		else if (error)
-			rep.pr_ret = error;
-		else
-			rep.pr_ret = pith_syscall6((long)nr, a[0], a[1], a[2],
-			    a[3], a[4], a[5]);
-		free(scratch);
 		if (send(c->c_fd, &rep, sizeof(rep), MSG_NOSIGNAL) !=
 		    sizeof(rep))
 			return;
+	}
+}
+
+/* Polls of the ring's state before sleeping on it (a few tens of us). */
+#define CONN_SPIN	2000
+
+/* The ring transport: see struct proto_ring. */
+static void
+conn_serve_ring(struct conn *c)
+{
+	struct proto_ring *g = c->c_ring;
+	struct proto_req q;
+	uint32_t s;
+	long r;
+	int i;
+
+	for (;;) {
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+		for (i = 0; s != PROTO_RING_REQ && i < CONN_SPIN; i++) {
+			__builtin_ia32_pause();
+			s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+		}
+		if (__atomic_load_n(&c->c_dead, __ATOMIC_SEQ_CST))
+			return;
+		if (s != PROTO_RING_REQ) {
+			__atomic_store_n(&g->rg_srvwait, 1, __ATOMIC_SEQ_CST);
+			s = __atomic_load_n(&g->rg_state, __ATOMIC_SEQ_CST);
+			if (s != PROTO_RING_REQ &&
+			    !__atomic_load_n(&c->c_dead, __ATOMIC_SEQ_CST))
+				conn_futex(&g->rg_state, FUTEX_WAIT, s, NULL);
+			__atomic_store_n(&g->rg_srvwait, 0, __ATOMIC_SEQ_CST);
+			continue;
+		}
+		memcpy(&q, &g->rg_req, sizeof(q));
+		r = conn_handle(c, &q, sizeof(q), 0);
+		if (r == PROTO_BADMSG) {
+			pithd_log("pithd: client pid %d: malformed request, "
+			    "closing\n", (int)c->c_peerpid);
+			return;
+		}
+		g->rg_ret = r;
+		s = PROTO_RING_REQ;
+		if (!__atomic_compare_exchange_n(&g->rg_state, &s,
+		    PROTO_RING_REP, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+			return;		/* DEAD, or a client scribbling */
+		if (__atomic_load_n(&g->rg_cliwait, __ATOMIC_SEQ_CST))
+			conn_futex(&g->rg_state, FUTEX_WAKE, 1, NULL);
 	}
 }
 
@@ -839,6 +945,10 @@ conn_end(struct conn *c)
 		munmap(c->c_area, c->c_areasize + (size_t)sysconf(_SC_PAGESIZE));
 	if (c->c_memfd >= 0)
 		close(c->c_memfd);
+	if (c->c_ring != NULL)
+		munmap(c->c_ring, PROTO_RINGSIZE);
+	if (c->c_ringfd >= 0)
+		close(c->c_ringfd);
 	close(c->c_fd);
 	free(c);
 }
@@ -848,8 +958,12 @@ conn_thread(void *arg)
 {
 	struct conn *c = arg;
 
-	if (conn_handshake(c) == 0)
-		conn_serve(c);
+	if (conn_handshake(c) == 0) {
+		if (c->c_ring != NULL)
+			conn_serve_ring(c);
+		else
+			conn_serve(c);
+	}
 	conn_end(c);
 	return NULL;
 }
@@ -871,6 +985,7 @@ conn_start(int fd)
 	}
 	c->c_fd = fd;
 	c->c_memfd = -1;
+	c->c_ringfd = -1;
 	c->c_peerpid = cred.pid;
 	c->c_uid = cred.uid;
 	c->c_gid = cred.gid;

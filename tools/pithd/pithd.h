@@ -34,6 +34,9 @@ struct conn {
 	int c_memfd;
 	char *c_area;
 	size_t c_areasize;
+	int c_ringfd;			/* PROTO_HELLO_RING: the ring's memfd */
+	struct proto_ring *c_ring;	/* and its mapping, or NULL */
+	int c_dead;			/* [atomic] ended: the thread leaves */
 };
 
 void conn_start(int fd);
