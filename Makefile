@@ -318,6 +318,11 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -fsanitize=fuzzer $< -o $@ $(LIBA) $(HLDFLAGS) -fsanitize=fuzzer
 
+# The server platform's figures: linked with libpithclient, not libpith.
+$(BUILD)/bench/pithd_bench: bench/pithd/pithd_bench.c bench/bench.h $(CLIENTA) include/pith/client.h
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Ilib $< -o $@ $(CLIENTA) $(HLDFLAGS)
+bench: $(BUILD)/bench/pithd_bench
 bench: all $(BBINS)
 	BUILD=$(BUILD) bench/run.sh
 
