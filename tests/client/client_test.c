@@ -12,6 +12,7 @@
  *	client_test SOCK badversion     speaks protocol 999: refused
  *	client_test SOCK hostile        malformed requests, then a good one
  *	client_test SOCK write FILE N   writes N KiB of a pattern, checks it
+ *	client_test SOCK verify FILE N  FILE holds that pattern; removes it
  *	client_test SOCK fork DIR       fork: the child is a copy of our process
  *	client_test SOCK tokens         fork/exec tokens: single use, same uid
  */
@@ -331,6 +332,26 @@ mode_tokens(const char *sock)
 	check(pith_client_connect(sock) == 0, "connect again");
 }
 
+static void
+mode_verify(const char *file, int kib)
+{
+	char buf[1024], rbuf[1024];
+	struct stat st;
+	int fd = pith_sys_open(file, O_RDONLY), ok = fd >= 0;
+
+	check(ok && pith_sys_fstat(fd, &st) == 0 && st.st_size == kib * 1024L,
+	    "size");
+	for (int i = 0; i < kib && ok; i++) {
+		memset(buf, 'a' + i % 26, sizeof(buf));
+		if (pith_sys_read(fd, rbuf, sizeof(rbuf)) != sizeof(rbuf) ||
+		    memcmp(buf, rbuf, sizeof(buf)) != 0)
+			ok = 0;
+	}
+	check(ok, "contents intact");
+	pith_sys_close(fd);
+	check(pith_sys_unlink(file) == 0, "removed");
+}
+
 static int
 raw_connect(const char *sock)
 {
@@ -474,6 +495,8 @@ main(int argc, char **argv)
 		mode_fork(argv[3]);
 	else if (strcmp(mode, "tokens") == 0)
 		mode_tokens(sock);
+	else if (strcmp(mode, "verify") == 0 && argc > 4)
+		mode_verify(argv[3], atoi(argv[4]));
 	else if (strcmp(mode, "write") == 0 && argc > 4)
 		mode_write(argv[3], atoi(argv[4]));
 	else {
