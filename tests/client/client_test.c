@@ -13,6 +13,8 @@
  *	client_test SOCK hostile        malformed requests, then a good one
  *	client_test SOCK write FILE N   writes N KiB of a pattern, checks it
  *	client_test SOCK verify FILE N  FILE holds that pattern; removes it
+ *	client_test SOCK block KIND     blocks forever in poll, nanosleep or
+ *	                                epoll_wait with nothing to wake it
  *	client_test SOCK fork DIR       fork: the child is a copy of our process
  *	client_test SOCK tokens         fork/exec tokens: single use, same uid
  */
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -333,6 +336,24 @@ mode_tokens(const char *sock)
 }
 
 static void
+mode_block(const char *kind)
+{
+	struct timespec ts = { 1000000, 0 };
+	struct epoll_event ev;
+	int ep;
+
+	printf("ready\n");
+	fflush(stdout);
+	if (strcmp(kind, "poll") == 0)
+		pith_sys_poll(NULL, 0, -1);
+	else if (strcmp(kind, "nanosleep") == 0)
+		pith_sys_nanosleep(&ts, NULL);
+	else if ((ep = pith_sys_epoll_create1(0)) >= 0)
+		pith_sys_epoll_wait(ep, &ev, 1, -1);
+	exit(1);
+}
+
+static void
 mode_verify(const char *file, int kib)
 {
 	char buf[1024], rbuf[1024];
@@ -495,6 +516,8 @@ main(int argc, char **argv)
 		mode_fork(argv[3]);
 	else if (strcmp(mode, "tokens") == 0)
 		mode_tokens(sock);
+	else if (strcmp(mode, "block") == 0 && argc > 3)
+		mode_block(argv[3]);
 	else if (strcmp(mode, "verify") == 0 && argc > 4)
 		mode_verify(argv[3], atoi(argv[4]));
 	else if (strcmp(mode, "write") == 0 && argc > 4)

@@ -132,6 +132,24 @@ check "pith kill ends a client blocked in a call" bash -c "[ -n '$K' ] && '$PITH
 check "no client processes left" waitps
 kill $HP 2>/dev/null; wait $HP 2>/dev/null
 
+# A client killed while blocked in a call nothing would wake: the server
+# interrupts the call and its thread ends (the SIGUSR1 line counts the
+# connections still there).
+nclients() {
+	kill -USR1 $SPID; sleep 0.1
+	grep 'clients, kernel' "$W/log" | tail -1 | sed 's/^pithd: \([0-9]*\) clients.*/\1/'
+}
+for kind in poll nanosleep epoll; do
+	coproc BLK { exec "$CT" "$S" block $kind; }
+	BP=$BLK_PID
+	read -r -u "${BLK[0]}" line
+	sleep 0.1
+	kill -9 $BP; wait $BP 2>/dev/null
+	for i in $(seq 20); do [ "$(nclients)" = 0 ] && break; done
+	check "a client killed in $kind with nothing to wake it: its thread ends" \
+		test "$(nclients)" = 0
+done
+
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	check "another user: pith ps is refused" bash -c \
 		"! setpriv --reuid 1000 --regid 1000 --clear-groups '$PITH' ps 2>$W/err && grep -q 'not permitted' $W/err"
