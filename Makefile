@@ -260,6 +260,7 @@ $(PITHLOAD): $(BUILD)/tools/pithload/pithload.o
 	$(CC) -o $@ $^ $(HLDFLAGS)
 install-shim: install-pithload
 install-pithload: all
+	install -d $(DESTDIR)$(LIBDIR)
 	install -m 755 $(PITHLOAD) $(DESTDIR)$(LIBDIR)/pithload
 uninstall-shim: uninstall-pithload
 uninstall-pithload:
