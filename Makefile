@@ -257,6 +257,26 @@ uninstall: uninstall-shim
 uninstall-shim:
 	rm -f $(DESTDIR)$(LIBDIR)/libpithshim.so
 .PHONY: install-shim uninstall-shim
+# pithload: static programs under pith exec (syscall user dispatch); it
+# lives next to the shim.  No stack protector: its SIGSYS handler starts
+# on the program's thread pointer.
+PITHLOAD := $(BUILD)/pithload
+ifeq ($(SANFLAGS),)
+all: $(PITHLOAD)
+endif
+$(BUILD)/tools/pithload/%.o: tools/pithload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -fno-stack-protector -MMD -MP -c $< -o $@
+$(PITHLOAD): $(BUILD)/tools/pithload/pithload.o
+	$(CC) -o $@ $^ $(HLDFLAGS)
+install-shim: install-pithload
+install-pithload: all
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 755 $(PITHLOAD) $(DESTDIR)$(LIBDIR)/pithload
+uninstall-shim: uninstall-pithload
+uninstall-pithload:
+	rm -f $(DESTDIR)$(LIBDIR)/pithload
+.PHONY: install-pithload uninstall-pithload
 # --- end of libpithshim ---------------------------------------------------
 
 # --- examples, tests, benchmarks -----------------------------------------
@@ -310,6 +330,11 @@ $(BUILD)/tests/fuzz/%: tests/fuzz/%.c $(LIBA)
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -fsanitize=fuzzer $< -o $@ $(LIBA) $(HLDFLAGS) -fsanitize=fuzzer
 
+# The server platform's figures: linked with libpithclient, not libpith.
+$(BUILD)/bench/pithd_bench: bench/pithd/pithd_bench.c bench/bench.h $(CLIENTA) include/pith/client.h
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Ilib $< -o $@ $(CLIENTA) $(HLDFLAGS)
+bench: $(BUILD)/bench/pithd_bench
 bench: all $(BBINS)
 	BUILD=$(BUILD) bench/run.sh
 

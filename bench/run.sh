@@ -29,6 +29,11 @@ declare -A TARGET=(
 	["ext2 out: vs debugfs rdump"]=">= 2"
 	["ext2 out: vs fuse2fs cp -r"]=">= 2"
 	["ext2 pith cp -r peak RSS"]="< 64"
+	["remote getpid vs socket ping-pong"]="<= 0.5"
+	["remote stat vs socket ping-pong"]="<= 0.7"
+	["pith exec dd 64 KiB reads of 1 GiB"]=">= 0.5"
+	["pith exec ls -lR 20,000 files"]="<= 3"
+	["pithd memory per idle client"]="< 64"
 )
 # What the ratio column means, per figure.
 declare -A RATIO=(
@@ -42,13 +47,20 @@ declare -A RATIO=(
 	["ext2 out: vs debugfs rdump"]="their s/pith s"
 	["ext2 out: vs fuse2fs cp -r"]="their s/pith s"
 	["ext2 pith cp -r peak RSS"]="MiB"
+	["remote getpid vs socket ping-pong"]="remote/ping-pong"
+	["remote stat vs socket ping-pong"]="remote/ping-pong"
+	["pith exec dd 64 KiB reads of 1 GiB"]="pith/host throughput"
+	["pithd memory per idle client"]="KiB"
 )
 ORDER=("getpid" "fstat" "open+close" "create+stat+unlink 100k"
 	"64 KiB write+read 1 GiB" "2 threads fstat scaling"
 	"pith_init+pith_fini" "init/fini RSS growth (200 cycles)"
 	"ext2 in: vs mke2fs -d" "ext2 in: vs e2cp" "ext2 in: vs fuse2fs cp -r"
 	"ext2 out: vs debugfs rdump" "ext2 out: vs fuse2fs cp -r"
-	"ext2 pith cp -r peak RSS")
+	"ext2 pith cp -r peak RSS"
+	"remote getpid vs socket ping-pong" "remote stat vs socket ping-pong"
+	"pith exec dd 64 KiB reads of 1 GiB" "pith exec ls -lR 20,000 files"
+	"pithd memory per idle client")
 
 declare -A PITH HOST UNIT RAT SKIPPED
 failed=()

@@ -3,6 +3,8 @@
 # Uses sudo when not already root.  Safe to run again.
 set -e
 PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs libfuse3-dev fuse3 e2tools fuse2fs libclang-rt-14-dev qemu-system-x86"
+# pithd's static-binary tests (issue 6): a musl toolchain and busybox-static
+PKGS="$PKGS musl-tools busybox-static"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

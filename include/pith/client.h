@@ -45,6 +45,38 @@ pid_t pith_client_pid(void);
 /* The server's last refusal or the last transport error, or "". */
 const char *pith_client_error(void);
 
+/*
+ * fork and exec (docs/protocol.md).  A connected process that forks
+ * needs nothing: the child becomes a copy of the parent's kernel process
+ * by itself.  These are for callers that start processes otherwise
+ * (libpithshim).  Tokens travel as 32 hex digits plus a NUL.
+ *
+ * pith_client_fork_token: a copy of our kernel process waits under tok
+ * for a process to claim it; returns its pid.  pith_client_park: our own
+ * process waits under tok, for the image an execve is about to start,
+ * for some seconds after our connection ends.  pith_client_cancel: take
+ * back a token we made (the fork copy is released, the parked process is
+ * ours again).  pith_client_claim: connect as the process behind tok
+ * (exec: closing its close-on-exec descriptors); EPERM if another user
+ * made it, ESRCH if none waits under it.
+ */
+#define PITH_CLIENT_TOKENSTR 33
+pid_t pith_client_fork_token(char tok[PITH_CLIENT_TOKENSTR]);
+int pith_client_park(char tok[PITH_CLIENT_TOKENSTR]);
+int pith_client_cancel(const char *tok);
+int pith_client_claim(const char *path, const char *tok, int exec);
+
+/* The connection's socket descriptor, or -1. */
+int pith_client_sockfd(void);
+
+/*
+ * Administration for `pith ps/kill/stop` (the server's owner or root
+ * only, else EPERM): op is PROTO_OP_PS (buf gets struct proto_ps
+ * entries, up to len bytes; returns how many processes there are),
+ * PROTO_OP_KILL (end kernel process arg) or PROTO_OP_STOP.
+ */
+long pith_client_admin(unsigned op, long arg, void *buf, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

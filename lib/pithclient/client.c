@@ -11,11 +11,29 @@
  * after the reply the output kinds are copied back to the caller.
  *
  * One connection per process, guarded by client_lock: calls from several
- * threads take turns.  A child after fork must not speak on its parent's
- * connection (the replies would cross); until fork is part of the
- * protocol, a child's calls fail with ENOTCONN.
+ * threads take turns.
+ *
+ * fork: a child must not speak on its parent's connection (the replies
+ * would cross).  The atfork handlers, set at the first connection, ask
+ * the server before the fork for a copy of the kernel process
+ * (PROTO_OP_FORK, with client_lock held across the fork so no other
+ * thread's call is cut in half), and the child connects at once
+ * presenting the token, becoming that copy: same descriptors (sharing the
+ * open files), cwd, umask and credentials.  If that fails the child is
+ * left unconnected and its next call connects afresh.  execve: a caller
+ * (libpithshim) parks the process under a token (pith_client_park) that
+ * the new image claims (pith_client_claim with exec set).
+ *
+ * Requests travel through the ring (struct proto_ring, PROTO_HELLO_RING):
+ * the client posts, wakes the server's thread only if it sleeps, and
+ * spins briefly for the reply before sleeping on the futex with a timeout,
+ * checking the socket for the server's end each time it wakes empty.
+ *
+ * The socket is moved to a high descriptor (CLIENT_HIGHFD, or near a
+ * small RLIMIT_NOFILE) so programs juggling low numbers do not meet it.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -24,11 +42,17 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <linux/futex.h>
 
 #include <pith/client.h>
 #include "pithclient/proto.h"
+
+#define CLIENT_HIGHFD	900
 
 /* Stubs for the in-process library's life cycle, which lib/pith/wrap.c
  * wraps: a client has no kernel of its own to boot or switch. */
@@ -41,30 +65,66 @@ static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
 static int client_fd = -1;		/* [client_lock] */
 static char *client_area;		/* [client_lock] */
 static size_t client_areasize;		/* [client_lock] */
+static struct proto_ring *client_ring;	/* [client_lock] */
 static pid_t client_kpid = -1;		/* [client_lock] */
-static int client_forked;		/* set in a child after fork */
 static int client_atfork_done;		/* [client_lock] */
 static char client_errmsg[160];		/* [client_lock] */
+static char client_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+/* Between the atfork handlers: the copy made for the child. */
+static int client_forktok_ok;
+static unsigned char client_forktok[PROTO_TOKENLEN];
 
-static void
-client_child(void)
-{
-	client_forked = 1;
-}
+static long client_op(uint32_t op, uint64_t arg1, unsigned char *tok);
+static int client_connect_locked(const char *path,
+    const unsigned char *tok, int exec);
 
 /* Forget the connection; the server releases the process when it sees
  * the socket close. */
 static void
 client_drop(void)
 {
+	int fd = client_fd;
+
+	/* Not ours any more before close: libpithshim's close hides it. */
+	client_fd = -1;
 	if (client_area != NULL)
 		munmap(client_area, client_areasize);
-	if (client_fd >= 0)
-		close(client_fd);
+	if (client_ring != NULL)
+		munmap(client_ring, PROTO_RINGSIZE);
+	client_ring = NULL;
+	if (fd >= 0)
+		close(fd);
 	client_area = NULL;
 	client_areasize = 0;
-	client_fd = -1;
 	client_kpid = -1;
+}
+
+static void
+client_prefork(void)
+{
+	pthread_mutex_lock(&client_lock);
+	client_forktok_ok = client_fd >= 0 &&
+	    client_op(PROTO_OP_FORK, 0, client_forktok) >= 0;
+}
+
+static void
+client_postfork_parent(void)
+{
+	/* The child claims the copy; if fork failed, it waits in the server
+	 * until this connection ends. */
+	client_forktok_ok = 0;
+	pthread_mutex_unlock(&client_lock);
+}
+
+static void
+client_postfork_child(void)
+{
+	pthread_mutex_init(&client_lock, NULL);
+	/* The parent's connection and area are not ours. */
+	client_drop();
+	if (client_forktok_ok && client_path[0] != '\0')
+		client_connect_locked(client_path, client_forktok, 0);
+	client_forktok_ok = 0;
 }
 
 static int
@@ -78,17 +138,18 @@ client_sockaddr(const char *path, struct sockaddr_un *sun)
 	return 0;
 }
 
-/* Receive the welcome and, if accepted, the area's descriptor. */
+/* Receive the welcome and, if accepted, the area's and the ring's
+ * descriptors (memfd[1] stays -1 without a ring). */
 static int
-client_welcome(int fd, struct proto_welcome *w, int *memfd)
+client_welcome(int fd, struct proto_welcome *w, int memfd[2])
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(2 * sizeof(int))];
 	struct iovec iov = { w, sizeof(*w) };
 	struct msghdr mh = { 0 };
 	struct cmsghdr *cm;
 	ssize_t n;
 
-	*memfd = -1;
+	memfd[0] = memfd[1] = -1;
 	mh.msg_iov = &iov;
 	mh.msg_iovlen = 1;
 	mh.msg_control = cbuf;
@@ -100,8 +161,10 @@ client_welcome(int fd, struct proto_welcome *w, int *memfd)
 		return errno;
 	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
 		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
-			memcpy(memfd, CMSG_DATA(cm), sizeof(int));
+		    (cm->cmsg_len == CMSG_LEN(sizeof(int)) ||
+		    cm->cmsg_len == CMSG_LEN(2 * sizeof(int))))
+			memcpy(memfd, CMSG_DATA(cm), cm->cmsg_len -
+			    CMSG_LEN(0));
 	if (n != sizeof(*w) || w->pw_magic != PROTO_MAGIC) {
 		snprintf(client_errmsg, sizeof(client_errmsg),
 		    "not a pithd server (bad welcome)");
@@ -112,16 +175,25 @@ client_welcome(int fd, struct proto_welcome *w, int *memfd)
 }
 
 static int
-client_handshake(int fd, const char *path)
+client_handshake(int fd, const char *path, const unsigned char *tok,
+    int exec)
 {
-	struct proto_hello h = { PROTO_MAGIC, PROTO_VERSION, 0, 0 };
+	struct proto_hello h;
 	struct proto_welcome w;
-	int error, memfd;
-	void *area;
+	int error, memfd[2];
+	void *area, *ring;
 
+	memset(&h, 0, sizeof(h));
+	h.ph_magic = PROTO_MAGIC;
+	h.ph_version = PROTO_VERSION;
+	h.ph_flags = PROTO_HELLO_RING;
+	if (tok != NULL) {
+		h.ph_flags |= PROTO_HELLO_CLAIM | (exec ? PROTO_HELLO_EXEC : 0);
+		memcpy(h.ph_token, tok, PROTO_TOKENLEN);
+	}
 	if (send(fd, &h, sizeof(h), MSG_NOSIGNAL) != sizeof(h))
 		return errno;
-	error = client_welcome(fd, &w, &memfd);
+	error = client_welcome(fd, &w, memfd);
 	if (error)
 		goto out;
 	if (w.pw_error != 0) {
@@ -133,41 +205,62 @@ client_handshake(int fd, const char *path)
 			    PROTO_VERSION, w.pw_version, w.pw_msg);
 		goto out;
 	}
-	if (memfd < 0 || w.pw_areasize == 0 || w.pw_areasize > (1u << 30)) {
+	if (memfd[0] < 0 || memfd[1] < 0 || w.pw_areasize == 0 ||
+	    w.pw_areasize > (1u << 30)) {
 		error = EPROTO;
 		goto out;
 	}
 	area = mmap(NULL, w.pw_areasize, PROT_READ | PROT_WRITE, MAP_SHARED,
-	    memfd, 0);
+	    memfd[0], 0);
 	if (area == MAP_FAILED) {
 		error = errno;
 		goto out;
 	}
+	ring = mmap(NULL, PROTO_RINGSIZE, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    memfd[1], 0);
+	if (ring == MAP_FAILED) {
+		error = errno;
+		munmap(area, w.pw_areasize);
+		goto out;
+	}
+	client_ring = ring;
 	client_area = area;
 	client_areasize = w.pw_areasize;
 	client_kpid = w.pw_pid;
 out:
-	if (memfd >= 0)
-		close(memfd);
+	if (memfd[0] >= 0)
+		close(memfd[0]);
+	if (memfd[1] >= 0)
+		close(memfd[1]);
 	return error;
 }
 
+/* The socket out of the way of the program's own descriptors. */
 static int
-client_connect_locked(const char *path)
+client_highfd(int fd)
+{
+	struct rlimit rl;
+	int h, min = CLIENT_HIGHFD;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
+		min = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : fd;
+	if (fd >= min)
+		return fd;
+	h = fcntl(fd, F_DUPFD_CLOEXEC, min);
+	if (h < 0)
+		return fd;
+	close(fd);
+	return h;
+}
+
+static int
+client_connect_locked(const char *path, const unsigned char *tok, int exec)
 {
 	struct sockaddr_un sun;
 	int fd, error;
 
-	if (client_fd >= 0 && !client_forked)
+	if (client_fd >= 0)
 		return EISCONN;
-	if (client_forked) {
-		/* The parent's connection is not ours: forget it. */
-		if (client_fd >= 0)
-			close(client_fd);
-		client_fd = -1;
-		client_area = NULL;
-		client_forked = 0;
-	}
 	if (path == NULL)
 		path = getenv("PITH_SERVER");
 	if (path == NULL || *path == '\0')
@@ -183,15 +276,185 @@ client_connect_locked(const char *path)
 		close(fd);
 		return error;
 	}
-	client_fd = fd;
-	error = client_handshake(fd, path);
-	if (error)
+	client_fd = client_highfd(fd);
+	error = client_handshake(client_fd, path, tok, exec);
+	if (error) {
 		client_drop();
+		return error;
+	}
+	if (path != client_path)
+		strcpy(client_path, path);
 	if (!client_atfork_done) {
-		pthread_atfork(NULL, NULL, client_child);
+		pthread_atfork(client_prefork, client_postfork_parent,
+		    client_postfork_child);
 		client_atfork_done = 1;
 	}
-	return error;
+	return 0;
+}
+
+/* "%02x" * 16 and back. */
+static void
+client_tokstr(const unsigned char *tok, char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	for (int i = 0; i < PROTO_TOKENLEN; i++) {
+		s[2 * i] = hex[tok[i] >> 4];
+		s[2 * i + 1] = hex[tok[i] & 15];
+	}
+	s[2 * PROTO_TOKENLEN] = '\0';
+}
+
+static int
+client_tokparse(const char *s, unsigned char *tok)
+{
+	int hi, lo;
+
+	if (s == NULL || strlen(s) != 2 * PROTO_TOKENLEN)
+		return EINVAL;
+	for (int i = 0; i < PROTO_TOKENLEN; i++) {
+		hi = s[2 * i];
+		lo = s[2 * i + 1];
+		hi = hi >= 'a' && hi <= 'f' ? hi - 'a' + 10 :
+		    hi >= '0' && hi <= '9' ? hi - '0' : -1;
+		lo = lo >= 'a' && lo <= 'f' ? lo - 'a' + 10 :
+		    lo >= '0' && lo <= '9' ? lo - '0' : -1;
+		if (hi < 0 || lo < 0)
+			return EINVAL;
+		tok[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+static long client_roundtrip(const struct proto_req *q);
+
+/*
+ * A non-syscall operation: arg0 is a token slot at the area's start
+ * (copied in from tok first when cancelling, out to tok after), arg1 as
+ * given.  client_lock held.
+ */
+static long
+client_op(uint32_t op, uint64_t arg1, unsigned char *tok)
+{
+	struct proto_req q;
+	long r;
+
+	if (client_fd < 0)
+		return -ENOTCONN;
+	memset(&q, 0, sizeof(q));
+	q.pq_op = op;
+	q.pq_arg[0] = 0;
+	q.pq_arg[1] = arg1;
+	if (tok != NULL && op == PROTO_OP_CANCEL)
+		memcpy(client_area, tok, PROTO_TOKENLEN);
+	r = client_roundtrip(&q);
+	if (r >= 0 && tok != NULL && op != PROTO_OP_CANCEL && client_fd >= 0)
+		memcpy(tok, client_area, PROTO_TOKENLEN);
+	return r;
+}
+
+static long
+client_ret(long r)
+{
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+__attribute__((visibility("default"))) pid_t
+pith_client_fork_token(char tok[PITH_CLIENT_TOKENSTR])
+{
+	unsigned char t[PROTO_TOKENLEN];
+	long r;
+
+	pthread_mutex_lock(&client_lock);
+	r = client_op(PROTO_OP_FORK, 0, t);
+	pthread_mutex_unlock(&client_lock);
+	if (r >= 0)
+		client_tokstr(t, tok);
+	return (pid_t)client_ret(r);
+}
+
+__attribute__((visibility("default"))) int
+pith_client_park(char tok[PITH_CLIENT_TOKENSTR])
+{
+	unsigned char t[PROTO_TOKENLEN];
+	long r;
+
+	pthread_mutex_lock(&client_lock);
+	r = client_op(PROTO_OP_PARK, 0, t);
+	pthread_mutex_unlock(&client_lock);
+	if (r >= 0)
+		client_tokstr(t, tok);
+	return (int)client_ret(r);
+}
+
+__attribute__((visibility("default"))) int
+pith_client_cancel(const char *tok)
+{
+	unsigned char t[PROTO_TOKENLEN];
+	long r;
+
+	if (client_tokparse(tok, t) != 0)
+		return (int)client_ret(-EINVAL);
+	pthread_mutex_lock(&client_lock);
+	r = client_op(PROTO_OP_CANCEL, 0, t);
+	pthread_mutex_unlock(&client_lock);
+	return (int)client_ret(r);
+}
+
+__attribute__((visibility("default"))) int
+pith_client_claim(const char *path, const char *tok, int exec)
+{
+	unsigned char t[PROTO_TOKENLEN];
+	int error;
+
+	if (client_tokparse(tok, t) != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	pthread_mutex_lock(&client_lock);
+	client_errmsg[0] = '\0';
+	error = client_connect_locked(path, t, exec);
+	pthread_mutex_unlock(&client_lock);
+	if (error) {
+		errno = error;
+		return -1;
+	}
+	return 0;
+}
+
+__attribute__((visibility("default"))) long
+pith_client_admin(unsigned op, long arg, void *buf, size_t len)
+{
+	struct proto_req q;
+	long r;
+
+	if (op != PROTO_OP_PS && op != PROTO_OP_KILL && op != PROTO_OP_STOP)
+		return client_ret(-EINVAL);
+	pthread_mutex_lock(&client_lock);
+	r = client_fd < 0 ? -(long)client_connect_locked(NULL, NULL, 0) : 0;
+	if (r == 0 && len > client_areasize)
+		len = client_areasize;
+	if (r == 0) {
+		memset(&q, 0, sizeof(q));
+		q.pq_op = op;
+		q.pq_arg[0] = op == PROTO_OP_PS ? 0 : (uint64_t)arg;
+		q.pq_arg[1] = len;
+		r = client_roundtrip(&q);
+		if (r > 0 && op == PROTO_OP_PS && client_fd >= 0)
+			memcpy(buf, client_area, len);
+	}
+	pthread_mutex_unlock(&client_lock);
+	return client_ret(r);
+}
+
+__attribute__((visibility("default"))) int
+pith_client_sockfd(void)
+{
+	return client_fd;
 }
 
 __attribute__((visibility("default"))) int
@@ -201,7 +464,7 @@ pith_client_connect(const char *path)
 
 	pthread_mutex_lock(&client_lock);
 	client_errmsg[0] = '\0';
-	error = client_connect_locked(path);
+	error = client_connect_locked(path, NULL, 0);
 	pthread_mutex_unlock(&client_lock);
 	if (error) {
 		errno = error;
@@ -216,7 +479,7 @@ pith_client_disconnect(void)
 	int error = 0;
 
 	pthread_mutex_lock(&client_lock);
-	if (client_fd < 0 || client_forked)
+	if (client_fd < 0)
 		error = ENOTCONN;
 	else
 		client_drop();
@@ -234,7 +497,7 @@ pith_client_pid(void)
 	pid_t pid;
 
 	pthread_mutex_lock(&client_lock);
-	pid = client_forked ? -1 : client_kpid;
+	pid = client_kpid;
 	pthread_mutex_unlock(&client_lock);
 	return pid;
 }
@@ -446,6 +709,57 @@ unmarshal(unsigned long nr, struct marshal *m, long ret)
 	}
 }
 
+/* Polls of the reply before sleeping (a few tens of microseconds). */
+#define CLIENT_SPIN	4000
+
+static long
+client_futex(uint32_t *addr, int op, uint32_t val, const struct timespec *ts)
+{
+	return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
+}
+
+/* Whether the server has gone: its end of the socket closed. */
+static int
+client_gone(void)
+{
+	struct pollfd pf = { client_fd, POLLIN | POLLRDHUP, 0 };
+
+	return poll(&pf, 1, 0) != 0;
+}
+
+/* One request and its reply through the ring; -EIO if the server left. */
+static long
+client_ring_roundtrip(const struct proto_req *q)
+{
+	static const struct timespec tick = { 0, 100 * 1000 * 1000 };
+	struct proto_ring *g = client_ring;
+	uint32_t s;
+	int i;
+
+	memcpy(&g->rg_req, q, sizeof(*q));
+	__atomic_store_n(&g->rg_state, PROTO_RING_REQ, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&g->rg_srvwait, __ATOMIC_SEQ_CST))
+		client_futex(&g->rg_state, FUTEX_WAKE, 1, NULL);
+	s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+	for (i = 0; s == PROTO_RING_REQ && i < CLIENT_SPIN; i++) {
+		__builtin_ia32_pause();
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+	}
+	while (s == PROTO_RING_REQ) {
+		__atomic_store_n(&g->rg_cliwait, 1, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_SEQ_CST);
+		if (s == PROTO_RING_REQ)
+			client_futex(&g->rg_state, FUTEX_WAIT, s, &tick);
+		__atomic_store_n(&g->rg_cliwait, 0, __ATOMIC_SEQ_CST);
+		s = __atomic_load_n(&g->rg_state, __ATOMIC_ACQUIRE);
+		if (s == PROTO_RING_REQ && client_gone())
+			break;
+	}
+	if (s != PROTO_RING_REP)
+		return -EIO;
+	return (long)__atomic_load_n(&g->rg_ret, __ATOMIC_ACQUIRE);
+}
+
 /* One request and its reply; -EIO (and the connection dropped) if the
  * server is gone. */
 static long
@@ -453,7 +767,15 @@ client_roundtrip(const struct proto_req *q)
 {
 	struct proto_rep rep;
 	ssize_t n;
+	long r;
 
+	if (client_ring != NULL) {
+		r = client_ring_roundtrip(q);
+		if (r == -EIO && __atomic_load_n(&client_ring->rg_state,
+		    __ATOMIC_ACQUIRE) != PROTO_RING_REP)
+			goto lost;
+		return r;
+	}
 	do
 		n = send(client_fd, q, sizeof(*q), MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
@@ -478,9 +800,8 @@ client_call(long nr, struct marshal *m)
 	long ret;
 	int error;
 
-	if (client_forked || client_fd < 0) {
-		error = client_forked ? ENOTCONN :
-		    client_connect_locked(NULL);
+	if (client_fd < 0) {
+		error = client_connect_locked(NULL, NULL, 0);
 		if (error)
 			return -(long)error;
 	}

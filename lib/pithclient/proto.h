@@ -36,15 +36,35 @@
  * use or to the argument kinds of syscalls.master (the table is part of
  * the protocol).  Client and server must agree exactly.
  */
-#define PROTO_VERSION	1u
+#define PROTO_VERSION	2u
 
-/* client -> server, the first message on a connection. */
+/* A token naming a kernel process that waits to be claimed (fork, exec). */
+#define PROTO_TOKENLEN	16
+
+/*
+ * client -> server, the first message on a connection.  The server reads
+ * ph_magic and ph_version before it looks at the length, so that a client
+ * of another version, whose hello may be shorter, is told so plainly.
+ */
 struct proto_hello {
 	uint32_t ph_magic;
 	uint32_t ph_version;
-	uint32_t ph_flags;		/* none defined yet: 0 */
-	uint32_t ph_reserved;
+	uint32_t ph_flags;		/* PROTO_HELLO_* */
+	uint32_t ph_reserved;		/* 0 */
+	unsigned char ph_token[PROTO_TOKENLEN];	/* with PROTO_HELLO_CLAIM */
 };
+/* Become the waiting process ph_token names instead of a new one. */
+#define PROTO_HELLO_CLAIM	0x1u
+/* ... and close its close-on-exec descriptors first: we are a new image. */
+#define PROTO_HELLO_EXEC	0x2u
+/*
+ * Requests through struct proto_ring in shared memory (a second sealed
+ * memfd in the welcome) instead of the socket: no system call on the fast
+ * path when the server's thread is spinning, futex wake-ups otherwise.
+ * The socket stays open for liveness: its end is the client's end.
+ */
+#define PROTO_HELLO_RING	0x4u
+
 
 /*
  * server -> client, the answer.  pw_error 0: accepted, the memfd rides
@@ -61,8 +81,42 @@ struct proto_welcome {
 	char pw_msg[112];		/* NUL-terminated */
 };
 
-/* Request operations.  Only SYSCALL exists now; see docs/protocol.md. */
-#define PROTO_OP_SYSCALL	1u
+/* Request operations; see docs/protocol.md. */
+#define PROTO_OP_SYSCALL	1u	/* pq_nr, pq_arg: one system call */
+/*
+ * Before fork: make a copy of the caller's kernel process (descriptors
+ * sharing the open files, cwd, umask, credentials) waiting under a new
+ * token, which the server writes at area offset pq_arg[0].  ret: the
+ * copy's pid.  The token dies with this connection if nobody claimed it.
+ */
+#define PROTO_OP_FORK		2u
+/*
+ * Before execve: park the caller's own process under a token (written at
+ * pq_arg[0]); when this connection goes away, the process waits
+ * PROTO_PARK_SECONDS for the new image to claim it.  ret 0.
+ */
+#define PROTO_OP_PARK		3u
+/* Withdraw a token this connection made (at pq_arg[0]): a fork copy is
+ * released, a parked process is ours again (execve failed).  ret 0. */
+#define PROTO_OP_CANCEL		4u
+/* Administration, for the server's owner (or root) only, else -EPERM. */
+#define PROTO_OP_PS		5u	/* struct proto_ps[] at pq_arg[0],
+					 * room for pq_arg[1] bytes; ret:
+					 * how many there are */
+#define PROTO_OP_KILL		6u	/* end kernel process pq_arg[0] */
+#define PROTO_OP_STOP		7u	/* shut the server down cleanly */
+
+#define PROTO_PARK_SECONDS	10
+
+/* One client process, as PROTO_OP_PS lists it. */
+struct proto_ps {
+	int32_t pp_kpid;		/* kernel pid */
+	int32_t pp_peerpid;		/* host pid of the client */
+	uint32_t pp_uid;		/* the client's uid (SO_PEERCRED) */
+	uint32_t pp_nfds;		/* open descriptors */
+	char pp_comm[32];		/* the host's comm of pp_peerpid */
+	char pp_cwd[256];		/* working directory, "" if unknown */
+};
 
 /* client -> server: one system call. */
 struct proto_req {
@@ -75,6 +129,29 @@ struct proto_req {
 struct proto_rep {
 	int64_t pr_ret;
 };
+
+/*
+ * The ring: one request slot and its reply, in a page both map.  rg_state
+ * is the futex word.  The client writes rg_req, then rg_state = REQ, and
+ * wakes the server if rg_srvwait says it sleeps; the server copies the
+ * request to private memory, calls, writes rg_ret, moves REQ to REP and
+ * wakes the client if rg_cliwait.  The server sets DEAD when it ends the
+ * connection.  Everything here is the client's to scribble on: the server
+ * only ever reads its private copy of the request.
+ */
+struct proto_ring {
+	uint32_t rg_state;		/* PROTO_RING_*, the futex word */
+	uint32_t rg_srvwait;		/* the server's thread sleeps */
+	uint32_t rg_cliwait;		/* the client sleeps */
+	uint32_t rg_pad;
+	struct proto_req rg_req;
+	int64_t rg_ret;
+};
+#define PROTO_RING_IDLE		0u
+#define PROTO_RING_REQ		1u
+#define PROTO_RING_REP		2u
+#define PROTO_RING_DEAD		3u
+#define PROTO_RINGSIZE		4096u
 
 /* A pointer argument that is NULL travels as this, not as an offset. */
 #define PROTO_NULL	UINT64_MAX

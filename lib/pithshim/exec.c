@@ -1,17 +1,31 @@
 /*
  * libpithshim: execve, and what crosses it.
  *
- * The new image is a new connection, a new kernel process in the server,
- * so the server's descriptors cannot follow it (until the protocol has
- * its exec operation).  Two things are carried all the same:
+ * The new image keeps the kernel process (docs/protocol.md): before the
+ * host's execve this process parks it under a token, makes the
+ * placeholders of server descriptors without close-on-exec (in the
+ * server) inheritable, and passes both in the environment ($PITH_TOKEN,
+ * $PITH_FDS); the new image's shim claims the process at load, and the
+ * server closes its close-on-exec descriptors then.  If execve fails, the
+ * token is withdrawn and the placeholders are made close-on-exec again.
+ * A child of vfork (dash runs simple commands so) shares the parent's
+ * memory and connection while the parent waits: it must not park the
+ * parent's process, so it asks for a copy instead (PROTO_OP_FORK, on
+ * the parent's connection, safe while the parent is suspended) and hands
+ * that over.  posix_spawn's children exec with glibc's internal call,
+ * which the shim does not see: their new image connects afresh.
+ *
+ * Two more things are carried:
  *
  * - the working directory in the server, in $PITH_CWD: shim_setcwd keeps
  *   environ in step, and the explicit environment a shell passes to
  *   execve gets the variable added or removed here;
  *
  * - standard input, output and error that are server descriptors (a
- *   shell's `cmd > /pith/f` opens the file in the child, then execs).
- *   The program gets a pipe in their place, and this process, which
+ *   shell's `cmd > /pith/f` opens the file in the child, then execs):
+ *   glibc's stdio writes them with internal calls the shim never sees.
+ *   The program gets a pipe in their place (and a copy of our kernel
+ *   process to claim, PROTO_OP_FORK), and this process, which
  *   keeps the connection, becomes a pump: it copies between the pipes
  *   and the server descriptors until the program is done with them, waits
  *   for it, and exits with its status (or dies of its signal), so the
@@ -23,6 +37,7 @@
  *   returns it here as if nothing had happened (shells try each PATH
  *   entry).
  */
+#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,6 +51,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
+#include <pith/client.h>
 #include "shim.h"
 
 #define PUMP_BUF	65536
@@ -52,6 +68,16 @@ struct shim_pump {
 };
 
 static struct shim_pump shim_pumps[3];
+
+/* What an execve hands to the new image, and how to undo it. */
+struct shim_handoff {
+	int	sh_ok;			/* a token was made */
+	char	sh_tokvar[64];		/* PITH_TOKEN=... */
+	char	sh_fdsvar[4096];	/* PITH_FDS=... */
+	int	sh_nkept;
+	int	sh_kept[256];		/* placeholders made inheritable */
+};
+static struct shim_handoff shim_ho;
 static volatile pid_t shim_pumpchild;
 
 static void
@@ -225,6 +251,79 @@ shim_pump_run(int npump, pid_t pid)
 	_exit(WEXITSTATUS(status));
 }
 
+/*
+ * Keep server descriptors from `from` up that are not close-on-exec in
+ * the server: their placeholders become inheritable and are listed.
+ */
+static void
+shim_handoff_fds(struct shim_handoff *ho, int from)
+{
+	size_t len = strlen(SHIM_FDSENV "="), n;
+	int fd, sfd, max = shim_maxfd_now();
+	long fl;
+
+	strcpy(ho->sh_fdsvar, SHIM_FDSENV "=");
+	ho->sh_nkept = 0;
+	for (fd = from; fd < max && ho->sh_nkept < 256; fd++) {
+		if ((sfd = shim_sfd(fd)) < 0)
+			continue;
+		fl = SCALL(SYS_fcntl, sfd, F_GETFD, 0, 0, 0, 0);
+		if (fl < 0 || (fl & FD_CLOEXEC))
+			continue;
+		n = (size_t)snprintf(ho->sh_fdsvar + len,
+		    sizeof(ho->sh_fdsvar) - len, "%s%d:%d",
+		    ho->sh_nkept ? "," : "", fd, sfd);
+		if (n >= sizeof(ho->sh_fdsvar) - len)
+			break;
+		if (REAL(fcntl)(fd, F_SETFD, 0) < 0) {
+			ho->sh_fdsvar[len] = '\0';
+			continue;
+		}
+		len += n;
+		ho->sh_kept[ho->sh_nkept++] = fd;
+	}
+}
+
+/*
+ * Ready the hand-off to a new image: copy (a pumped exec: we stay, the
+ * program gets a copy; a vfork child: the process is the parent's) or
+ * park (we become the program), keeping descriptors from `from` up.
+ * ho->sh_ok says whether there is something to hand off.
+ */
+static void
+shim_handoff(struct shim_handoff *ho, int copy, int from)
+{
+	char tok[PITH_CLIENT_TOKENSTR];
+	int r;
+
+	ho->sh_ok = 0;
+	ho->sh_nkept = 0;
+	if (!shim_connected_now())
+		return;
+	r = copy ? (int)pith_client_fork_token(tok) : pith_client_park(tok);
+	if (r < 0)
+		return;
+	snprintf(ho->sh_tokvar, sizeof(ho->sh_tokvar), "%s=%s", SHIM_TOKENENV,
+	    tok);
+	shim_handoff_fds(ho, from);
+	ho->sh_ok = 1;
+}
+
+/* execve failed: take the token back, the placeholders close-on-exec. */
+static void
+shim_handoff_undo(struct shim_handoff *ho)
+{
+	int error = errno;
+
+	if (!ho->sh_ok)
+		return;
+	pith_client_cancel(ho->sh_tokvar + strlen(SHIM_TOKENENV "="));
+	for (int i = 0; i < ho->sh_nkept; i++)
+		REAL(fcntl)(ho->sh_kept[i], F_SETFD, FD_CLOEXEC);
+	ho->sh_ok = 0;
+	errno = error;
+}
+
 /* execve with pipes in place of the server's standard descriptors. */
 static int
 shim_exec_pumped(const char *path, char *const argv[], char *const envp[],
@@ -283,27 +382,69 @@ fail:
 	return -1;
 }
 
+static int shim_null(const void *p);
+
+/* Whether path is a static ELF executable (no PT_INTERP). */
+static int
+shim_isstatic(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	int fd = REAL(open)(path, O_RDONLY | O_CLOEXEC), st = 0;
+
+	if (fd < 0)
+		return 0;
+	if (REAL(pread)(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+		goto out;
+	st = 1;
+	for (int i = 0; i < eh.e_phnum && st; i++)
+		if (REAL(pread)(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (unsigned long)i * sizeof(ph))) != sizeof(ph) ||
+		    ph.p_type == PT_INTERP)
+			st = 0;
+out:
+	REAL(close)(fd);
+	return st;
+}
+
+/* pithload, beside this library, into buf; 0 if it is not there. */
+static int
+shim_pithload(char *buf, size_t len)
+{
+	Dl_info di;
+	const char *slash;
+
+	if (dladdr((void *)shim_pithload, &di) == 0 || di.dli_fname == NULL ||
+	    (slash = strrchr(di.dli_fname, '/')) == NULL ||
+	    (size_t)snprintf(buf, len, "%.*s/pithload",
+	    (int)(slash - di.dli_fname), di.dli_fname) >= len)
+		return 0;
+	return access(buf, X_OK) == 0;
+}
+
+/* Whether env entry e is variable name (of length len). */
+static int
+shim_isvar(const char *e, const char *name, size_t len)
+{
+	return strncmp(e, name, len) == 0 && e[len] == '=';
+}
+
 SHIM_EXPORT int
 execve(const char *path, char *const argv[], char *const envp[])
 {
-	size_t i, n, len = strlen(SHIM_CWDENV);
+	size_t i, n, lc = strlen(SHIM_CWDENV), lt = strlen(SHIM_TOKENENV),
+	    lf = strlen(SHIM_FDSENV);
 	char var[PATH_MAX + 16];
-	int fd, sfd, npump = 0;
+	int fd, sfd, npump = 0, r;
 
 	for (n = 0; envp != NULL && envp[n] != NULL; n++)
 		;
-	char *nenv[n + 2];
+	char *nenv[n + 4];
 	size_t j = 0;
 
-	for (i = 0; i < n; i++)
-		if (strncmp(envp[i], SHIM_CWDENV, len) != 0 ||
-		    envp[i][len] != '=')
-			nenv[j++] = envp[i];
-	if (shim_cwd_server) {
-		snprintf(var, sizeof(var), "%s=%s", SHIM_CWDENV, shim_cwd);
-		nenv[j++] = var;
-	}
-	nenv[j] = NULL;
 	for (fd = 0; fd < 3; fd++) {
 		sfd = shim_sfd(fd);
 		if (sfd < 0)
@@ -312,9 +453,44 @@ execve(const char *path, char *const argv[], char *const envp[])
 		shim_pumps[npump].sp_sfd = sfd;
 		npump++;
 	}
+	shim_handoff(&shim_ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
+	for (i = 0; i < n; i++)
+		if (!shim_isvar(envp[i], SHIM_CWDENV, lc) &&
+		    !shim_isvar(envp[i], SHIM_TOKENENV, lt) &&
+		    !shim_isvar(envp[i], SHIM_FDSENV, lf))
+			nenv[j++] = envp[i];
+	if (shim_cwd_server) {
+		snprintf(var, sizeof(var), "%s=%s", SHIM_CWDENV, shim_cwd);
+		nenv[j++] = var;
+	}
+	if (shim_ho.sh_ok) {
+		nenv[j++] = shim_ho.sh_tokvar;
+		nenv[j++] = shim_ho.sh_fdsvar;
+	}
+	nenv[j] = NULL;
+	/* A static program has no libc for us: pithload runs it. */
+	for (n = 0; !shim_null(argv) && argv[n] != NULL; n++)
+		;
+	char *largv[n + 4], load[PATH_MAX];
+
+	if (!shim_null(argv) && !shim_null(path) && shim_isstatic(path) &&
+	    shim_pithload(load, sizeof(load))) {
+		largv[0] = load;
+		largv[1] = (char *)path;
+		memcpy(largv + 2, argv, (n + 1) * sizeof(*argv));
+		if (n == 0) {
+			largv[2] = (char *)path;
+			largv[3] = NULL;
+		}
+		argv = largv;
+		path = load;
+	}
 	if (npump == 0)
-		return REAL(execve)(path, argv, nenv);
-	return shim_exec_pumped(path, argv, nenv, npump);
+		r = REAL(execve)(path, argv, nenv);
+	else
+		r = shim_exec_pumped(path, argv, nenv, npump);
+	shim_handoff_undo(&shim_ho);
+	return r;
 }
 
 /*

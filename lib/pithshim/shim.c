@@ -18,23 +18,26 @@
  *
  * The connection is made at the first server call, not at load, so that
  * programs that never touch the prefix never talk to the server.  A child
- * after fork has its parent's table but not its connection (the client
- * library refuses to speak on it): at its first call into the shim it
- * closes the placeholders it inherited, forgets them, and connects anew,
- * returning to the working directory it had in the server.
+ * after fork has its parent's table, and libpithclient has made it a copy
+ * of the parent's kernel process (same descriptor numbers, sharing the
+ * open files), so the table stays right.  Only if that failed does the
+ * child, at its first call into the shim, close the placeholders it
+ * inherited, forget them, and connect anew, returning to the working
+ * directory it had in the server.  A new image that an execve of ours
+ * started claims the parked process at load (exec.c, shim_claim).
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,19 +54,66 @@ static int shim_tab[SHIM_MAXFD];	/* host fd -> server fd + 1 */
 static int shim_maxfd;			/* [shim_lock] highest mapped + 1 */
 static char shim_prefix[PATH_MAX] = "/pith";
 static size_t shim_plen = 5;
+static int shim_root;			/* --root: all but shim_hostpaths */
+
+/*
+ * With --root ($PITH_ROOT=1, prefix "/"), every absolute path goes to
+ * the server except these, which the program's executable, the dynamic
+ * loader, libc and the terminal need from the host (docs/shim.md).  Each
+ * matches itself and what is below it.
+ */
+static const char *const shim_hostpaths[] = {
+	"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib32", "/usr/lib64",
+	"/usr/libexec", "/usr/local/bin", "/usr/local/sbin", "/usr/local/lib",
+	"/usr/share/locale", "/usr/share/zoneinfo", "/etc/ld.so.cache",
+	"/etc/ld.so.preload", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
+	"/etc/localtime", "/proc", "/sys", "/dev/tty", "/dev/pts",
+	"/dev/ptmx", "/dev/fd", "/dev/stdin", "/dev/stdout", "/dev/stderr",
+	"/dev/shm",
+	NULL
+};
+
+/* Whether absolute path is one of shim_hostpaths or below one. */
+static int
+shim_hostpath(const char *path)
+{
+	const char *const *h;
+	size_t n;
+
+	while (path[0] == '/' && path[1] == '/')
+		path++;
+	for (h = shim_hostpaths; *h != NULL; h++) {
+		n = strlen(*h);
+		if (strncmp(path, *h, n) == 0 &&
+		    (path[n] == '\0' || path[n] == '/'))
+			return 1;
+	}
+	return 0;
+}
 static char shim_server[PATH_MAX];
 static int shim_connected;		/* [shim_lock] */
 static volatile int shim_forked;	/* set in a child after fork */
-static int shim_sock = -1;		/* the connection's socket */
-static __thread int shim_inconnect;	/* this thread is connecting */
 int shim_cwd_server;			/* the working directory is the server's */
 char shim_cwd[PATH_MAX];		/* it, as the server names it */
+
+static pid_t shim_pid;			/* host pid that owns the connection */
 
 static void
 shim_child(void)
 {
 	shim_forked = 1;
+	shim_pid = (pid_t)syscall(SYS_getpid);
 }
+
+/* A child of vfork or posix_spawn: our memory, the parent's connection. */
+int
+shim_vforked(void)
+{
+	return shim_pid != 0 && (pid_t)syscall(SYS_getpid) != shim_pid;
+}
+
+static void shim_claim(void);
 
 __attribute__((constructor)) static void
 shim_init(void)
@@ -83,6 +133,12 @@ shim_init(void)
 			shim_plen = len == 1 ? 0 : len;
 		}
 	}
+	p = getenv("PITH_ROOT");
+	if (p != NULL && strcmp(p, "1") == 0) {
+		shim_root = 1;
+		strcpy(shim_prefix, "/");
+		shim_plen = 0;
+	}
 	p = getenv("PITH_SERVER");
 	if (p != NULL && strlen(p) < sizeof(shim_server))
 		strcpy(shim_server, p);
@@ -93,6 +149,49 @@ shim_init(void)
 		shim_cwd_server = 1;
 	}
 	pthread_atfork(NULL, NULL, shim_child);
+	shim_claim();
+}
+
+/*
+ * We are a new image started by an execve of the shim's: become the
+ * kernel process it parked ($PITH_TOKEN) and take back the server
+ * descriptors it kept open for us ($PITH_FDS, "host:server,...", each
+ * held by a placeholder it made inheritable).  Both variables are
+ * removed so that they do not reach our own children.
+ */
+static void
+shim_claim(void)
+{
+	const char *tok = getenv(SHIM_TOKENENV), *fds = getenv(SHIM_FDSENV);
+	char *end;
+	long h, sfd;
+	int ok;
+
+	if (tok == NULL)
+		return;
+	ok = shim_server[0] != '\0' &&
+	    pith_client_claim(shim_server, tok, 1) == 0;
+	pthread_mutex_lock(&shim_lock);
+	while (fds != NULL && *fds != '\0') {
+		h = strtol(fds, &end, 10);
+		if (end == fds || *end != ':')
+			break;
+		sfd = strtol(end + 1, &end, 10);
+		if (h < 0 || h >= SHIM_MAXFD || sfd < 0 || sfd >= INT32_MAX)
+			break;
+		if (ok && REAL(fcntl)((int)h, F_SETFD, FD_CLOEXEC) == 0) {
+			shim_tab[h] = (int)sfd + 1;
+			if (h >= shim_maxfd)
+				shim_maxfd = (int)h + 1;
+		} else if (!ok)
+			REAL(close)((int)h);	/* a /dev/null placeholder */
+		fds = *end == ',' ? end + 1 : end;
+	}
+	shim_connected = ok;
+	shim_pid = (pid_t)syscall(SYS_getpid);
+	pthread_mutex_unlock(&shim_lock);
+	unsetenv(SHIM_TOKENENV);
+	unsetenv(SHIM_FDSENV);
 }
 
 /*
@@ -107,7 +206,10 @@ shim_afterfork(void)
 	if (!shim_forked)
 		return;
 	pthread_mutex_lock(&shim_lock);
-	if (shim_forked) {
+	if (shim_forked && pith_client_pid() >= 0) {
+		/* libpithclient made us the copy: the table holds. */
+		shim_forked = 0;
+	} else if (shim_forked) {
 		for (fd = 0; fd < shim_maxfd; fd++)
 			if (shim_tab[fd] != 0) {
 				shim_tab[fd] = 0;
@@ -134,10 +236,8 @@ shim_connect(void)
 		error = ENOTCONN;
 		goto out;
 	}
-	shim_inconnect = 1;
 	if (pith_client_connect(shim_server) < 0 && errno != EISCONN)
 		error = errno;
-	shim_inconnect = 0;
 	if (error)
 		goto out;
 	mask = REAL(umask)(0);
@@ -146,43 +246,18 @@ shim_connect(void)
 	if (shim_cwd_server)
 		pith_syscall6(SYS_chdir, (long)shim_cwd, 0, 0, 0, 0, 0);
 	shim_connected = 1;
+	shim_pid = (pid_t)syscall(SYS_getpid);
 out:
 	pthread_mutex_unlock(&shim_lock);
 	return error;
 }
 
-/*
- * The client library's socket, made while connecting, is moved up out of
- * the way: shells juggle low descriptors (`exec 3>file` saves and closes
- * whatever is at 3) and must not be able to take the connection.
- */
-SHIM_EXPORT int
-socket(int domain, int type, int proto)
-{
-	struct rlimit rl;
-	int fd, h, min = 900;
-
-	fd = REAL(socket)(domain, type, proto);
-	if (fd < 0 || !shim_inconnect)
-		return fd;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
-		min = rl.rlim_cur > 64 ? (int)rl.rlim_cur - 32 : fd;
-	if (fd < min) {
-		h = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, min);
-		if (h >= 0) {
-			REAL(close)(fd);
-			fd = h;
-		}
-	}
-	shim_sock = fd;
-	return fd;
-}
-
-/* Whether fd is the connection, which the program does not see. */
+/* Whether fd is the connection (libpithclient keeps it at a high
+ * number), which the program does not see. */
 static int
 shim_hidden(int fd)
 {
-	return fd == shim_sock && fd >= 0 && !shim_inconnect;
+	return fd >= 0 && fd == pith_client_sockfd();
 }
 
 /* One system call in the server: the result, or a negative errno. */
@@ -198,6 +273,19 @@ shim_call(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 			return -(long)error;
 	}
 	return pith_syscall6(nr, a1, a2, a3, a4, a5, a6);
+}
+
+int
+shim_connected_now(void)
+{
+	shim_afterfork();
+	return shim_connected && pith_client_pid() >= 0;
+}
+
+int
+shim_maxfd_now(void)
+{
+	return shim_maxfd;
 }
 
 /* A server result as libc returns it: -1 and errno, or the value. */
@@ -291,6 +379,8 @@ shim_route(int dirfd, const char *path, struct shim_route *r)
 	if (path == NULL)
 		return 0;
 	if (path[0] == '/') {
+		if (shim_root && shim_hostpath(path))
+			return 0;
 		if (strncmp(path, shim_prefix, shim_plen) != 0 ||
 		    (path[shim_plen] != '\0' && path[shim_plen] != '/'))
 			return 0;
@@ -352,7 +442,7 @@ close_range(unsigned int first, unsigned int last, int flags)
 {
 	unsigned int fd;
 
-	int s = shim_sock;
+	int s = pith_client_sockfd();
 
 	if (first <= last && !(flags & CLOSE_RANGE_CLOEXEC))
 		for (fd = first; fd <= last && fd < (unsigned)shim_maxfd; fd++)

@@ -41,6 +41,12 @@ long shim_err(int error);
 int shim_hostname(const char *spath, char *buf, size_t size);
 
 #define SHIM_CWDENV	"PITH_CWD"
+/* From an execve to the new image: the parked process, kept descriptors. */
+#define SHIM_TOKENENV	"PITH_TOKEN"
+#define SHIM_FDSENV	"PITH_FDS"
+int shim_connected_now(void);
+int shim_vforked(void);
+int shim_maxfd_now(void);
 void shim_setcwd(int server);
 
 extern int shim_cwd_server;

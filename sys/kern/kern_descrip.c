@@ -155,6 +155,20 @@ filecache_get(void)
 		mutex_exit(&filecache_lock);
 	if (fp != NULL)
 		return fp;
+	/*
+	 * The CPU's list is empty: take one that a caller without a CPU
+	 * freed (a process released from outside, pithd's hang-ups), or
+	 * those would pile up on the shared list until shutdown.
+	 */
+	if (!locked) {
+		mutex_enter(&filecache_lock);
+		fp = filecache_free;
+		if (fp != NULL)
+			filecache_free = fp->f_data;
+		mutex_exit(&filecache_lock);
+		if (fp != NULL)
+			return fp;
+	}
 
 	raw = kmem_alloc(FILESLOT_ALLOC);
 	if (raw == NULL)

@@ -17,6 +17,7 @@
  * they are never interrupted, so rem is never written.
  */
 #include "kern/kern.h"
+#include "kern/proc.h"
 #include "gen/sysproto.h"
 
 #define NSEC_PER_SEC 1000000000ll
@@ -116,18 +117,34 @@ sys_clock_getres(clockid_t clk, struct timespec *res)
 	return copyout(&ts, res, sizeof(ts)) != 0 ? -EFAULT : 0;
 }
 
-/* Sleep until the monotonic clock reads deadline, CPU released. */
-static void
+/*
+ * Sleep until the monotonic clock reads deadline, CPU released.  In
+ * slices (PROC_EXIT_SLICE_NS): EINTR, early, once the process is being
+ * released from outside; 0 otherwise.
+ */
+static int
 time_sleep_until(int64_t deadline)
 {
 	struct lwp *l = curlwp();
 	bool held = l != NULL && l->l_cpu != NULL;
+	int64_t slice;
+	int error = 0;
 
 	if (held)
 		cpu_block(l);
-	hyp_sleep_until(deadline);
+	for (;;) {
+		slice = proc_exit_slice(time_mono_ns(), deadline);
+		hyp_sleep_until(slice);
+		if (slice == deadline || time_mono_ns() >= deadline)
+			break;
+		if (l != NULL && proc_exiting()) {
+			error = EINTR;
+			break;
+		}
+	}
 	if (held)
 		cpu_unblock(l);
+	return error;
 }
 
 /* Monotonic deadline for now + ts, saturating. */
@@ -148,8 +165,7 @@ sys_nanosleep(const struct timespec *req, struct timespec *rem)
 		return -EFAULT;
 	if (!time_ts_valid(&ts))
 		return -EINVAL;
-	time_sleep_until(time_deadline_rel(&ts));
-	return 0;
+	return -time_sleep_until(time_deadline_rel(&ts));
 }
 
 long
@@ -179,6 +195,5 @@ sys_clock_nanosleep(clockid_t clk, int flags, const struct timespec *req,
 			return 0;
 		deadline = left > INT64_MAX_NS - now ? INT64_MAX_NS : now + left;
 	}
-	time_sleep_until(deadline);
-	return 0;
+	return -time_sleep_until(deadline);
 }

@@ -109,6 +109,32 @@ lwp_cache_check(struct lwp *l)
 		lwp_cache_sync(l);
 }
 
+/*
+ * A process released from outside (pithd, when its client dies) may have
+ * an lwp asleep in a call nothing will wake: a poll with no descriptors,
+ * a long nanosleep.  Such sleeps are cut into slices of this length, and
+ * between slices the call gives up with EINTR once its process is
+ * exiting.
+ */
+#define PROC_EXIT_SLICE_NS      (100 * 1000 * 1000LL)
+
+/* Whether the calling lwp's process is being released. */
+static inline bool
+proc_exiting(void)
+{
+	return (__atomic_load_n(&curproc()->p_flags, __ATOMIC_RELAXED) &
+	    P_EXITING) != 0;
+}
+
+/* The end of the next slice of a sleep until deadline (<0: none). */
+static inline int64_t
+proc_exit_slice(int64_t now, int64_t deadline)
+{
+	int64_t end = now + PROC_EXIT_SLICE_NS;
+
+	return deadline >= 0 && deadline < end ? deadline : end;
+}
+
 extern struct proc *proc0;      /* kernel threads */
 extern struct proc *proc1;      /* the first process */
 

@@ -37,6 +37,7 @@
 #include "kern/kern.h"
 #include "kern/file.h"
 #include "kern/poll.h"
+#include "kern/proc.h"
 #include "gen/sysproto.h"
 
 #define EPI_NWAIT 2
@@ -537,8 +538,8 @@ do_epoll_wait(int epfd, struct epoll_event *uev, int maxevents, int timeout)
 	struct epoll_event *kev;
 	struct eventpoll *ep;
 	struct file *fp;
-	int64_t deadline;
-	bool timedout = false;
+	int64_t deadline, slice;
+	bool timedout = false, intr = false;
 	int error, n, max;
 
 	if (maxevents <= 0 || maxevents > EP_MAX_EVENTS)
@@ -563,11 +564,21 @@ do_epoll_wait(int epfd, struct epoll_event *uev, int maxevents, int timeout)
 		if (n > 0 || timeout == 0 || timedout)
 			break;
 		mutex_enter(&ep->ep_rdlock);
-		while (TAILQ_EMPTY(&ep->ep_rdlist) && !timedout)
+		while (TAILQ_EMPTY(&ep->ep_rdlist) && !timedout && !intr) {
+			/* In slices: see PROC_EXIT_SLICE_NS. */
+			slice = proc_exit_slice(time_mono_ns(), deadline);
 			if (cv_timedwait(&ep->ep_cv, &ep->ep_rdlock,
-			    deadline) == ETIMEDOUT)
-				timedout = true;
+			    slice) == ETIMEDOUT) {
+				timedout = slice == deadline;
+				intr = !timedout && proc_exiting();
+			}
+		}
 		mutex_exit(&ep->ep_rdlock);
+		if (intr) {
+			kmem_free(kev, max * sizeof(*kev));
+			file_rele(fp);
+			return -EINTR;
+		}
 	}
 	error = 0;
 	if (n > 0)

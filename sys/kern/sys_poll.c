@@ -16,12 +16,15 @@
  * wq_lock and take only pl_lock.
  *
  * There are no signals yet, so the sigmask arguments of ppoll and
- * pselect6 are checked for size and otherwise ignored, and nothing here
- * returns EINTR.
+ * pselect6 are checked for size and otherwise ignored.  The one EINTR
+ * is for a process released from outside while it sleeps here (pithd's
+ * clients that die): the sleep goes in slices (PROC_EXIT_SLICE_NS) and
+ * gives up between them once the process is exiting.
  */
 #include "kern/kern.h"
 #include "kern/file.h"
 #include "kern/poll.h"
+#include "kern/proc.h"
 #include "gen/sysproto.h"
 
 /* --- wait queues ------------------------------------------------------------ */
@@ -165,15 +168,21 @@ poller_fini(struct poller *pl)
 	mutex_destroy(&pl->pl_lock);
 }
 
-/* Sleep until woken or the deadline (<0: none).  ETIMEDOUT or 0. */
+/* Sleep until woken or the deadline (<0: none).  ETIMEDOUT, EINTR (the
+ * process is exiting) or 0. */
 static int
 poller_sleep(struct poller *pl, int64_t deadline)
 {
+	int64_t slice;
 	int error = 0;
 
 	mutex_enter(&pl->pl_lock);
-	while (!pl->pl_woken && error == 0)
-		error = cv_timedwait(&pl->pl_cv, &pl->pl_lock, deadline);
+	while (!pl->pl_woken && error == 0) {
+		slice = proc_exit_slice(time_mono_ns(), deadline);
+		error = cv_timedwait(&pl->pl_cv, &pl->pl_lock, slice);
+		if (error == ETIMEDOUT && slice != deadline)
+			error = proc_exiting() ? EINTR : 0;
+	}
 	mutex_exit(&pl->pl_lock);
 	return error;
 }
@@ -204,8 +213,11 @@ poll_loop(poll_scan_t scan, void *arg, bool nowait, int64_t deadline,
 		if (error || *count > 0 || nowait || timedout)
 			break;
 		pw = NULL;
-		if (poller_sleep(&pl, deadline) == ETIMEDOUT)
-			timedout = true;
+		error = poller_sleep(&pl, deadline);
+		if (error == EINTR)
+			break;
+		timedout = error == ETIMEDOUT;
+		error = 0;
 	}
 	poller_fini(&pl);
 	return error;

@@ -12,6 +12,11 @@
  *	client_test SOCK badversion     speaks protocol 999: refused
  *	client_test SOCK hostile        malformed requests, then a good one
  *	client_test SOCK write FILE N   writes N KiB of a pattern, checks it
+ *	client_test SOCK verify FILE N  FILE holds that pattern; removes it
+ *	client_test SOCK block KIND     blocks forever in poll, nanosleep or
+ *	                                epoll_wait with nothing to wake it
+ *	client_test SOCK fork DIR       fork: the child is a copy of our process
+ *	client_test SOCK tokens         fork/exec tokens: single use, same uid
  */
 #include <dirent.h>
 #include <errno.h>
@@ -21,11 +26,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 
 #include <pith/client.h>
 #include "pithclient/proto.h"
@@ -208,6 +215,164 @@ mode_write(const char *file, int kib)
 	check(pith_sys_close(fd) == 0, "close");
 }
 
+
+/* fork: the child runs as a copy of our kernel process. */
+static void
+mode_fork(const char *dir)
+{
+	pid_t me = pith_client_pid(), pid;
+	char buf[16], cwd[256];
+	int fd, status;
+
+	check(pith_sys_chdir(dir) == 0, "chdir");
+	pith_sys_umask(027);
+	fd = pith_sys_open("forked", O_CREAT | O_RDWR | O_TRUNC, 0644);
+	check(fd >= 0 && pith_sys_write(fd, "p", 1) == 1, "parent writes");
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		failed = 0;
+		check(pith_client_pid() > 0 && pith_client_pid() != me,
+		    "child: a kernel process of its own");
+		check(pith_sys_getppid() == me, "child: its parent is ours");
+		check(pith_sys_write(fd, "c", 1) == 1,
+		    "child: writes to the parent's descriptor");
+		check(pith_sys_getcwd(cwd, sizeof(cwd)) != NULL &&
+		    strcmp(cwd, dir) == 0, "child: the parent's cwd");
+		check(pith_sys_umask(0) == 027, "child: the parent's umask");
+		check(pith_sys_getuid() == getuid(), "child: the parent's uid");
+		_exit(failed);
+	}
+	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "child passed");
+	check(pith_sys_write(fd, "P", 1) == 1, "parent writes again");
+	memset(buf, 0, sizeof(buf));
+	check(pith_sys_pread(fd, buf, sizeof(buf), 0) == 3 &&
+	    strcmp(buf, "pcP") == 0, "one open file, one offset: pcP");
+	check(pith_sys_close(fd) == 0, "close");
+}
+
+/* In a child made without the atfork handlers: leave the parent's
+ * connection, claim tok, return 0 or the errno. */
+static int
+claim_in_child(const char *sock, const char *tok, int exec, uid_t uid,
+    int probe)
+{
+	int status;
+	pid_t pid = (pid_t)syscall(SYS_fork);
+
+	if (pid == 0) {
+		int e = 0;
+
+		pith_client_disconnect();
+		if (uid != 0 && setresgid(uid, uid, uid) + setresuid(uid, uid,
+		    uid) != 0)
+			_exit(99);
+		if (pith_client_claim(sock, tok, exec) < 0)
+			e = errno;
+		/* probe: the parked process's close-on-exec descriptor 5 is
+		 * gone, descriptor 6 is there. */
+		if (e == 0 && probe && (pith_sys_fcntl(5, F_GETFD) != -1 ||
+		    pith_sys_fcntl(6, F_GETFD) != 0))
+			e = 98;
+		_exit(e);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+}
+
+static void
+mode_tokens(const char *sock)
+{
+	char tok[PITH_CLIENT_TOKENSTR], tok2[PITH_CLIENT_TOKENSTR];
+	char bogus[] = "00000000000000000000000000000000";
+	pid_t kp;
+	int fd;
+
+	kp = pith_client_fork_token(tok);
+	check(kp > 1 && strlen(tok) == 32, "a fork token");
+	check(pith_client_fork_token(tok2) > 1 && strcmp(tok, tok2) != 0,
+	    "tokens differ");
+	check(claim_in_child(sock, bogus, 0, 0, 0) == ESRCH,
+	    "a made-up token: ESRCH");
+	check(claim_in_child(sock, "xyz", 0, 0, 0) == EINVAL,
+	    "a malformed token: EINVAL");
+	if (getuid() == 0)
+		check(claim_in_child(sock, tok, 0, 1000, 0) == EPERM,
+		    "another uid: EPERM");
+	else
+		printf("ok - another uid: EPERM # SKIP not root\n");
+	check(claim_in_child(sock, tok, 0, 0, 0) == 0, "claimed");
+	check(claim_in_child(sock, tok, 0, 0, 0) == ESRCH,
+	    "claimed twice: ESRCH (single use)");
+	check(pith_client_cancel(tok2) == 0, "cancel our other token");
+	check(pith_client_cancel(tok2) < 0 && errno == ESRCH,
+	    "cancel again: ESRCH");
+	check(claim_in_child(sock, tok2, 0, 0, 0) == ESRCH,
+	    "a cancelled token: ESRCH");
+
+	/* A fork token dies with the connection that made it. */
+	check(pith_client_fork_token(tok) > 1, "another fork token");
+	check(pith_client_disconnect() == 0, "disconnect");
+	check(claim_in_child(sock, tok, 0, 0, 0) == ESRCH,
+	    "its maker gone: ESRCH");
+
+	/* park: the new image gets our process without the close-on-exec
+	 * descriptors; our connection is shut. */
+	check(pith_client_connect(sock) == 0, "connect again");
+	pith_sys_pipe2((int[2]){ 0 }, 0);	/* 0 and 1 */
+	fd = pith_sys_open("/", O_RDONLY | O_DIRECTORY);
+	check(pith_sys_dup3(fd, 5, O_CLOEXEC) == 5 && pith_sys_dup2(fd, 6) == 6,
+	    "descriptors 5 (close-on-exec) and 6");
+	check(pith_client_park(tok) == 0, "parked");
+	check(pith_client_cancel(tok) == 0 && pith_client_park(tok) == 0,
+	    "withdrawn and parked again");
+	check(claim_in_child(sock, tok, 1, 0, 1) == 0,
+	    "the new image has 6, not 5");
+	check(pith_sys_getpid() < 0, "our connection is gone");
+	pith_client_disconnect();
+	check(pith_client_connect(sock) == 0, "connect again");
+}
+
+static void
+mode_block(const char *kind)
+{
+	struct timespec ts = { 1000000, 0 };
+	struct epoll_event ev;
+	int ep;
+
+	printf("ready\n");
+	fflush(stdout);
+	if (strcmp(kind, "poll") == 0)
+		pith_sys_poll(NULL, 0, -1);
+	else if (strcmp(kind, "nanosleep") == 0)
+		pith_sys_nanosleep(&ts, NULL);
+	else if ((ep = pith_sys_epoll_create1(0)) >= 0)
+		pith_sys_epoll_wait(ep, &ev, 1, -1);
+	exit(1);
+}
+
+static void
+mode_verify(const char *file, int kib)
+{
+	char buf[1024], rbuf[1024];
+	struct stat st;
+	int fd = pith_sys_open(file, O_RDONLY), ok = fd >= 0;
+
+	check(ok && pith_sys_fstat(fd, &st) == 0 && st.st_size == kib * 1024L,
+	    "size");
+	for (int i = 0; i < kib && ok; i++) {
+		memset(buf, 'a' + i % 26, sizeof(buf));
+		if (pith_sys_read(fd, rbuf, sizeof(rbuf)) != sizeof(rbuf) ||
+		    memcmp(buf, rbuf, sizeof(buf)) != 0)
+			ok = 0;
+	}
+	check(ok, "contents intact");
+	pith_sys_close(fd);
+	check(pith_sys_unlink(file) == 0, "removed");
+}
+
 static int
 raw_connect(const char *sock)
 {
@@ -223,7 +388,7 @@ raw_connect(const char *sock)
 static void
 mode_badversion(const char *sock)
 {
-	struct proto_hello h = { PROTO_MAGIC, 999, 0, 0 };
+	struct proto_hello h = { PROTO_MAGIC, 999, 0, 0, { 0 } };
 	struct proto_welcome w;
 	int fd = raw_connect(sock);
 
@@ -240,7 +405,7 @@ mode_badversion(const char *sock)
 static int
 raw_session(const char *sock, char **area)
 {
-	struct proto_hello h = { PROTO_MAGIC, PROTO_VERSION, 0, 0 };
+	struct proto_hello h = { PROTO_MAGIC, PROTO_VERSION, 0, 0, { 0 } };
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct proto_welcome w;
 	struct iovec iov = { &w, sizeof(w) };
@@ -347,6 +512,14 @@ main(int argc, char **argv)
 		mode_hang();
 	else if (strcmp(mode, "stream") == 0 && argc > 3)
 		mode_stream(argv[3]);
+	else if (strcmp(mode, "fork") == 0 && argc > 3)
+		mode_fork(argv[3]);
+	else if (strcmp(mode, "tokens") == 0)
+		mode_tokens(sock);
+	else if (strcmp(mode, "block") == 0 && argc > 3)
+		mode_block(argv[3]);
+	else if (strcmp(mode, "verify") == 0 && argc > 4)
+		mode_verify(argv[3], atoi(argv[4]));
 	else if (strcmp(mode, "write") == 0 && argc > 4)
 		mode_write(argv[3], atoi(argv[4]));
 	else {

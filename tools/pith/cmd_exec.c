@@ -10,8 +10,18 @@
  * LIBDIR (an install).  Signal dispositions the pith command set up for
  * itself are put back first: a pipeline's writer must die of SIGPIPE as
  * it would without us.
+ *
+ * --root: the server's tree is the program's root ($PITH_ROOT), but for
+ * the host paths the shim keeps (docs/shim.md); it starts in the
+ * server's "/".
+ *
+ * A statically linked program (an ELF executable without PT_INTERP) has
+ * no libc to interpose: it is run by pithload, found beside the shim,
+ * which loads it under syscall user dispatch (tools/pithload).
  */
+#include <elf.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -61,6 +71,55 @@ exec_findshim(char *buf, size_t len)
 	return ENOENT;
 }
 
+/* Whether path is a static ELF executable: no PT_INTERP. */
+static bool
+exec_isstatic(const char *path)
+{
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	bool st = false;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) ||
+	    memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+	    eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    (eh.e_type != ET_EXEC && eh.e_type != ET_DYN))
+		goto out;
+	st = true;
+	for (int i = 0; i < eh.e_phnum && st; i++)
+		if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff +
+		    (unsigned long)i * sizeof(ph))) != sizeof(ph) ||
+		    ph.p_type == PT_INTERP)
+			st = false;
+out:
+	close(fd);
+	return st;
+}
+
+/* The program as execvp would find it, into buf; false if not found. */
+static bool
+exec_which(const char *prog, char *buf, size_t len)
+{
+	const char *path = getenv("PATH"), *p, *colon;
+	size_t n;
+
+	if (strchr(prog, '/') != NULL)
+		return (size_t)snprintf(buf, len, "%s", prog) < len;
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (p = path;; p = colon + 1) {
+		colon = strchr(p, ':');
+		n = colon != NULL ? (size_t)(colon - p) : strlen(p);
+		if ((size_t)snprintf(buf, len, "%.*s%s%s", (int)n, p,
+		    n > 0 ? "/" : "", prog) < len && access(buf, X_OK) == 0)
+			return true;
+		if (colon == NULL)
+			return false;
+	}
+}
+
 /* PATH made absolute without resolving it (the socket may not exist). */
 static int
 exec_abspath(const char *path, char *buf, size_t len)
@@ -85,20 +144,26 @@ cmd_exec(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "server", required_argument, NULL, 's' },
 		{ "prefix", required_argument, NULL, 'p' },
+		{ "root", no_argument, NULL, 'r' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char shim[PATH_MAX], server[PATH_MAX], *preload, *old;
+	char shim[PATH_MAX], server[PATH_MAX], prog[PATH_MAX], *preload, *old;
+	char *slash;
 	const char *srv = getenv("PITH_SERVER");
 	const char *prefix = NULL;
 	int c, error;
+	bool root = false;
 
-	while ((c = getopt_long(argc, argv, "+s:p:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:p:r", opts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			srv = optarg;
 			break;
 		case 'p':
 			prefix = optarg;
+			break;
+		case 'r':
+			root = true;
 			break;
 		default:
 			return usage_error("exec", NULL);
@@ -111,6 +176,8 @@ cmd_exec(int argc, char **argv)
 		    "no server: give --server or set PITH_SERVER");
 	if (prefix != NULL && prefix[0] != '/')
 		return usage_error("exec", "the prefix must be absolute");
+	if (prefix != NULL && root)
+		return usage_error("exec", "--root and --prefix exclude each other");
 	error = exec_abspath(srv, server, sizeof(server));
 	if (error) {
 		warnx_("exec: %s: %s", srv, strerror(error));
@@ -131,13 +198,36 @@ cmd_exec(int argc, char **argv)
 		preload = shim;
 	if (setenv("LD_PRELOAD", preload, 1) != 0 ||
 	    setenv("PITH_SERVER", server, 1) != 0 ||
-	    (prefix != NULL && setenv("PITH_PREFIX", prefix, 1) != 0)) {
+	    (prefix != NULL && setenv("PITH_PREFIX", prefix, 1) != 0) ||
+	    (root && (setenv("PITH_ROOT", "1", 1) != 0 ||
+	    setenv("PITH_PREFIX", "/", 1) != 0 ||
+	    setenv("PITH_CWD", "/", 1) != 0))) {
 		warnx_("exec: %s", strerror(errno));
 		return 1;
 	}
 	signal(SIGPIPE, SIG_DFL);
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
+	if (exec_which(argv[optind], prog, sizeof(prog)) &&
+	    exec_isstatic(prog)) {
+		/* pithload PATH ARGV0 ARGS..., beside the shim. */
+		char **nargv = calloc((size_t)(argc - optind) + 3,
+		    sizeof(*nargv));
+
+		slash = strrchr(shim, '/');
+		if (nargv == NULL || slash == NULL) {
+			warnx_("exec: %s", strerror(ENOMEM));
+			return 1;
+		}
+		strcpy(slash + 1, "pithload");
+		nargv[0] = shim;
+		nargv[1] = prog;
+		memcpy(nargv + 2, argv + optind,
+		    (size_t)(argc - optind) * sizeof(*nargv));
+		execv(shim, nargv);
+		warnx_("exec: %s: %s", shim, strerror(errno));
+		exit(126);
+	}
 	execvp(argv[optind], argv + optind);
 	error = errno;
 	warnx_("exec: %s: %s", argv[optind], strerror(error));

@@ -77,12 +77,24 @@ static const struct command commands[] = {
 	    "  -o OPTS  FUSE mount options (allow_other, ...)\n"
 	    "Unmount with fusermount3 -u MOUNTPOINT.\n" },
 	{ "exec", cmd_exec,
-	    "exec [--server SOCKET] [--prefix DIR] -- PROGRAM [ARGS...]",
+	    "exec [--server SOCKET] [--prefix DIR | --root] -- PROGRAM [ARGS...]",
 	    "run a program with a pithd server's files under DIR",
 	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n"
 	    "  -p, --prefix DIR     where its files appear (default: "
 	    "$PITH_PREFIX or /pith)\n"
-	    "Dynamically linked programs only (LD_PRELOAD of libpithshim).\n" },
+	    "  -r, --root           the server's tree as the root, but for "
+	    "the host's\n"
+	    "                       programs and libraries (docs/shim.md)\n"
+	    "Static programs run through pithload (syscall user dispatch).\n" },
+	{ "ps", cmd_ps, "ps [--server SOCKET]",
+	    "list a pithd server's client processes",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
+	{ "kill", cmd_kill, "kill [--server SOCKET] KPID",
+	    "end one client's process in a pithd server",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
+	{ "stop", cmd_stop, "stop [--server SOCKET]",
+	    "stop a pithd server cleanly (sync, unmount)",
+	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -107,6 +107,9 @@ int cmd_chown(int argc, char **argv);
 int cmd_touch(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_exec(int argc, char **argv);
+int cmd_ps(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
 
 /* Shared helpers. */
 void mode_string(mode_t mode, char out[11]);

@@ -50,6 +50,7 @@ static struct {
 	const char *socket;
 	mode_t sockmode;
 	unsigned ncpus;
+	size_t memory;			/* the kernel's memory limit; 0: default */
 	int foreground;
 	struct image images[PITHD_MAXIMAGES];
 	int nimages;
@@ -76,12 +77,16 @@ usage(int status)
 {
 	fprintf(status ? stderr : stdout,
 	    "usage: pithd --socket PATH [--image IMG:/MNT]... [--config FILE]\n"
-	    "             [--ncpus N] [--socket-mode MODE] [--foreground]\n"
+	    "             [--ncpus N] [--memory SIZE] [--socket-mode MODE] "
+	    "[--foreground]\n"
 	    "  -s, --socket PATH       listen on this unix socket\n"
 	    "  -i, --image IMG:/MNT    mount the ext2 image IMG at /MNT\n"
 	    "  -c, --config FILE       read options from FILE (\"key value\" "
 	    "lines)\n"
 	    "  -n, --ncpus N           virtual CPUs (default: the host's)\n"
+	    "  -M, --memory SIZE       the kernel's memory, tmpfs included "
+	    "(e.g. 2G;\n"
+	    "                          default 256M)\n"
 	    "  -m, --socket-mode MODE  the socket's mode (default 0600)\n"
 	    "  -f, --foreground        do not detach\n"
 	    "  -h, --help              this text\n"
@@ -140,6 +145,29 @@ parse_uint(const char *what, const char *s, int base, unsigned max)
 	return (unsigned)v;
 }
 
+/* "N", "NK", "NM", "NG": bytes. */
+static size_t
+parse_size(const char *what, const char *s)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (*end == 'K' || *end == 'k')
+		mul = 1ull << 10;
+	else if (*end == 'M' || *end == 'm')
+		mul = 1ull << 20;
+	else if (*end == 'G' || *end == 'g')
+		mul = 1ull << 30;
+	if (mul != 1)
+		end++;
+	if (errno || end == s || *end != '\0' || v == 0 ||
+	    v > (1ull << 46) / mul)
+		die("%s: bad size '%s'", what, s);
+	return (size_t)(v * mul);
+}
+
 static void set_option(int c, const char *arg);
 
 /* The config file: one "key value" per line, keys as the long options;
@@ -169,6 +197,8 @@ read_config(const char *path)
 			set_option('i', val);
 		else if (strcmp(key, "ncpus") == 0 && val)
 			set_option('n', val);
+		else if (strcmp(key, "memory") == 0 && val)
+			set_option('M', val);
 		else if (strcmp(key, "socket-mode") == 0 && val)
 			set_option('m', val);
 		else if (strcmp(key, "foreground") == 0 && val == NULL)
@@ -193,6 +223,9 @@ set_option(int c, const char *arg)
 	case 'n':
 		opt.ncpus = parse_uint("--ncpus", arg, 10, 1024);
 		break;
+	case 'M':
+		opt.memory = parse_size("--memory", arg);
+		break;
 	case 'm':
 		opt.sockmode = parse_uint("--socket-mode", arg, 8, 0777);
 		break;
@@ -213,6 +246,7 @@ parse_args(int argc, char **argv)
 		{ "image", required_argument, NULL, 'i' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "ncpus", required_argument, NULL, 'n' },
+		{ "memory", required_argument, NULL, 'M' },
 		{ "socket-mode", required_argument, NULL, 'm' },
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
@@ -221,7 +255,7 @@ parse_args(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:i:c:n:m:fhV", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:i:c:n:M:m:fhV", lopts, NULL)) != -1) {
 		switch (c) {
 		case 'h':
 			usage(0);
@@ -389,7 +423,9 @@ serve(int lfd, int sfd)
 	int n, fd;
 
 	for (;;) {
-		n = epoll_wait(pithd_epfd, evs, 32, -1);
+		/* Once a second: parked processes nobody claimed go. */
+		n = epoll_wait(pithd_epfd, evs, 32, 1000);
+		conn_reap_tokens();
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
 		for (int i = 0; i < n; i++) {
@@ -441,6 +477,7 @@ main(int argc, char **argv)
 		die("signalfd/epoll: %s", strerror(errno));
 
 	cfg.ncpus = opt.ncpus;
+	cfg.mem_limit = opt.memory;
 	if (pith_init(&cfg) < 0)
 		die("cannot boot the kernel: %s", strerror(errno));
 	mount_images();

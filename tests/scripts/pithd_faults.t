@@ -1,0 +1,117 @@
+#!/bin/bash
+# The issue's fault test: 1,000 clients connecting, working and
+# disconnecting, 100 of them killed with SIGKILL in the middle of a call,
+# 50 at a time.  Afterwards the server has no client processes left, every
+# file a finished client wrote is intact, and once those are removed the
+# kernel's memory is back where it started.  Skips when the binaries are
+# not built.
+BUILD=${BUILD:-build}
+PITHD=$PWD/$BUILD/pithd
+PITH=$PWD/$BUILD/pith
+CT=$PWD/$BUILD/tests/client/client_test
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+
+if [ ! -x "$PITHD" ] || [ ! -x "$CT" ] || [ ! -x "$PITH" ]; then
+	echo "1..0 # SKIP $BUILD/pithd, pith or client_test not built"
+	exit 0
+fi
+W=$(mktemp -d /tmp/pithd_faults_t.XXXXXX)
+SPID=
+cleanup() {
+	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
+	[ $fail = 0 ] || tail -20 "$W/log" | sed 's/^/# log: /'
+	rm -rf "$W"
+}
+trap cleanup EXIT
+S=$W/sock/p.sock
+export PITH_SERVER=$S
+
+"$PITHD" --foreground --ncpus 1 --socket "$S" 2>>"$W/log" &
+SPID=$!
+for i in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
+check "server starts" test -S "$S"
+
+kmem() {	# the kernel's memory once no client is left
+	local line
+	for i in $(seq 100); do
+		kill -USR1 $SPID; sleep 0.1
+		line=$(grep 'kernel memory' "$W/log" | tail -1)
+		case $line in "pithd: 0 clients"*) break ;; esac
+	done
+	echo "$line" | sed 's/.*memory \([0-9]*\) bytes/\1/'
+}
+
+# A batch: 45 writers that finish, 5 streamers killed mid-call (twice
+# that with a second argument 2).
+batch() {
+	local b=$1 m=${2:-1} pids=() kills=() i
+	for i in $(seq $((45 * m))); do
+		"$CT" "$S" write "/tmp/w$b.$i" 16 >"$W/out.$b.$i" 2>&1 &
+		pids+=($!)
+	done
+	for i in $(seq $((5 * m))); do
+		"$CT" "$S" stream "/tmp/k$b.$i" >"$W/k.$b.$i" 2>&1 &
+		kills+=($!)
+	done
+	for i in $(seq $((5 * m))); do
+		for t in $(seq 200); do grep -qs ready "$W/k.$b.$i" && break; sleep 0.01; done
+	done
+	kill -9 "${kills[@]}" 2>/dev/null
+	wait "${pids[@]}" "${kills[@]}" 2>/dev/null
+}
+
+# The kernel keeps its slabs once it has them (sys/kern/kmem.c: they go
+# back to the host at shutdown only), so the same round, same names, is
+# run once first to bring it to the peak this work needs; memory is
+# measured from there.  One virtual CPU: with more, free files pile up on
+# whichever CPU's list closes them (the per-CPU file cache does not
+# spill), so the total wanders by a slab or two without any leak.
+round() {
+	for b in $(seq 20); do batch $b; done
+}
+verify_all() {	# count the files that are not intact, removing them all
+	local b i bad=0
+	for b in $(seq 20); do
+		for i in $(seq 45); do
+			"$CT" "$S" verify "/tmp/w$b.$i" 16 | grep -q '^not ok' &&
+			    bad=$((bad + 1))
+		done
+	done
+	"$PITH" exec -- sh -c 'rm -f /pith/tmp/k*'
+	echo $bad
+}
+round
+verify_all >/dev/null
+rm -f "$W"/out.* "$W"/k.*
+m0=$(kmem)
+round
+nok=$(cat "$W"/out.[0-9]* | grep -c '^ok - ')
+nbad=$(cat "$W"/out.[0-9]* | grep -c '^not ok')
+check "900 writers finished: 4500 checks passed, none failed" test "$nok" = 4500 -a "$nbad" = 0
+check "100 streamers were killed mid-call" test "$(cat "$W"/k.[0-9]* | grep -c ready)" = 100
+check "no client processes left (pith ps)" bash -c "[ \$('$PITH' ps | wc -l) = 1 ]"
+check "every finished client's file is intact" test "$(verify_all)" = 0
+check "nothing else left in /tmp" bash -c "[ -z \"\$('$PITH' exec -- ls /pith/tmp)\" ]"
+m1=$(kmem)
+echo "# kernel memory: $m0 after a first round, $m1 after the 1,000 clients"
+m2=$m1
+if [ -n "$m1" ] && [ "$m0" != "$m1" ]; then
+	# A busier moment can make a higher peak (and a slab more) once;
+	# a leak grows again in the next round.
+	round
+	verify_all >/dev/null
+	m2=$(kmem)
+	echo "# kernel memory: $m2 after 1,000 more"
+fi
+check "kernel memory back where it started (or steady after a new peak)" \
+	test -n "$m2" -a "$m1" = "$m2"
+check "the server still serves" bash -c "'$CT' '$S' write /tmp/last 4 | grep -qv 'not ok'"
+kill -TERM $SPID
+check "SIGTERM: exit 0" wait $SPID
+SPID=
+echo "1..$n"
+exit $fail
