@@ -17,8 +17,8 @@
 
 /* --- kmem ---------------------------------------------------------------- */
 
-#define KMEM_NCLASSES 14
-#define KMEM_MAXCLASS 2048
+#define KMEM_NCLASSES 15
+#define KMEM_MAXCLASS 4096
 
 /*
  * One CPU's allocator cache: a free list per size class and the CPU's
