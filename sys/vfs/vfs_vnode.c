@@ -175,6 +175,20 @@ vcache_remove(struct vnode *vp)
 int
 vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
 {
+	return vcache_get_hint(mp, key, NULL, vpp);
+}
+
+/*
+ * A hint is trusted only as far as this: it was read under vcache_lock,
+ * and the file system clears it in vop_reclaim, which vnode_reclaim runs
+ * before it takes vcache_lock to remove and free the vnode -- so a
+ * non-NULL hint read here is a vnode still in the table (possibly
+ * loading or dying, which the checks below handle like any other).
+ */
+int
+vcache_get_hint(struct mount *mp, uint64_t key, struct vnode *const *hint,
+    struct vnode **vpp)
+{
 	struct vdoomhead doomed = LIST_HEAD_INITIALIZER;
 	struct vnode_impl *vi;
 	struct vnode *vp;
@@ -182,7 +196,9 @@ vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
 
 	mutex_enter(&vcache_lock);
 again:
-	vp = vcache_find(mp, key);
+	vp = hint != NULL ? atomic_load(hint) : NULL;
+	if (vp == NULL || vp->v_key != key || vp->v_mount != mp)
+		vp = vcache_find(mp, key);
 	if (vp != NULL) {
 		if (VI(vp)->vi_flags & (VI_LOADING | VI_DYING)) {
 			cv_wait(&vcache_cv, &vcache_lock);

@@ -156,6 +156,15 @@ void vrele(struct vnode *vp);
  * calling mp's vfs_loadvnode to build it if it is not in memory.
  */
 int vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp);
+/*
+ * The same, looking first at *hint: a file system's record of the vnode
+ * it last loaded for key, which it sets when vfs_loadvnode succeeds and
+ * clears (if still that vnode) in vop_reclaim.  Read under the cache's
+ * lock, so a vnode found there cannot be freed meanwhile; a stale or NULL
+ * hint falls back to the table.  Saves the hash walk's cache misses.
+ */
+int vcache_get_hint(struct mount *mp, uint64_t key, struct vnode *const *hint,
+    struct vnode **vpp);
 
 struct statfs;
 

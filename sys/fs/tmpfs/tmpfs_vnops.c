@@ -33,7 +33,7 @@ tmpfs_lookup(struct vnode *dvp, const struct componentname *cn,
 {
 	struct tmpfs_node *dn = VP_TO_TN(dvp);
 	struct tmpfs_dirent *de;
-	uint64_t ino;
+	struct tmpfs_node *tn;
 
 	if (dn->tn_type != VDIR)
 		return ENOTDIR;
@@ -43,17 +43,18 @@ tmpfs_lookup(struct vnode *dvp, const struct componentname *cn,
 	    cn->cn_name[1] == '.' && dn->tn_dir.td_parentvp != NULL))
 		return ENOENT;
 	if (cn->cn_namelen == 1 && cn->cn_name[0] == '.') {
-		ino = dn->tn_ino;
+		tn = dn;
 	} else if (cn->cn_namelen == 2 && cn->cn_name[0] == '.' &&
 	    cn->cn_name[1] == '.') {
-		ino = dn->tn_dir.td_parent->tn_ino;
+		tn = dn->tn_dir.td_parent;
 	} else {
 		de = tmpfs_dir_lookup(dn, cn->cn_name, cn->cn_namelen);
 		if (de == NULL)
 			return ENOENT;
-		ino = de->de_node->tn_ino;
+		tn = de->de_node;
 	}
-	return vcache_get(dvp->v_mount, ino, vpp);
+	/* tn lives while its name does: the namespace lock is held. */
+	return vcache_get_hint(dvp->v_mount, tn->tn_ino, &tn->tn_vnode, vpp);
 }
 
 /*
@@ -584,6 +585,9 @@ tmpfs_reclaim(struct vnode *vp)
 	KASSERT(tn->tn_nvnodes > 0);
 	tn->tn_nvnodes--;
 	vp->v_data = NULL;
+	/* Before vnode_reclaim frees vp: see vcache_get_hint. */
+	if (tn->tn_vnode == vp)
+		atomic_store(&tn->tn_vnode, NULL);
 	unlinked = tn->tn_nlink == 0 && tn->tn_nvnodes == 0;
 	lastroot = tm->tm_dying && tn == tm->tm_root;
 	mutex_exit(&tm->tm_lock);
