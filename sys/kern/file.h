@@ -131,6 +131,9 @@ int fd_get(int fd, struct file **ret);
 int fd_get_nopath(int fd, struct file **ret);
 /* Install fp at the lowest free slot >= minfd; takes a new reference. */
 int fd_install(struct file *fp, int minfd, bool cloexec, int *fdret);
+/* The same, but on success the table takes over the caller's reference
+ * (open: saves a hold and a release, two atomic operations). */
+int fd_install_move(struct file *fp, int minfd, bool cloexec, int *fdret);
 /* Install fp at exactly fd, closing what was there (dup2). */
 int fd_install_at(struct file *fp, int fd, bool cloexec);
 int fd_close(int fd);

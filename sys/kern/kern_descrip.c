@@ -544,8 +544,9 @@ fd_get_nopath(int fd, struct file **ret)
 	return 0;
 }
 
-int
-fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
+static int
+fd_install_common(struct file *fp, int minfd, bool cloexec, bool hold,
+    int *fdret)
 {
 	struct filedesc *fdp = fd_curtable();
 	struct file *old;
@@ -562,13 +563,26 @@ fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
 	error = fd_grow(fdp, fd);
 	if (error)
 		goto out;
-	file_hold(fp);
+	if (hold)
+		file_hold(fp);
 	old = fd_set_slot(fdp, fd, fp, cloexec);
 	KASSERT(old == NULL);
 	*fdret = fd;
 out:
 	mutex_exit(&fdp->fd_lock);
 	return error;
+}
+
+int
+fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
+{
+	return fd_install_common(fp, minfd, cloexec, true, fdret);
+}
+
+int
+fd_install_move(struct file *fp, int minfd, bool cloexec, int *fdret)
+{
+	return fd_install_common(fp, minfd, cloexec, false, fdret);
 }
 
 int

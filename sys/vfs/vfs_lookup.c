@@ -38,7 +38,8 @@ struct namestate {
 	size_t ns_bufsize;              /* NAMEI_SMALL or PATH_MAX */
 	char *ns_link;                  /* PATH_MAX: symlink text, lazily */
 	struct vnode *ns_root;          /* process root, borrowed for the call */
-	struct vnode *ns_dvp;           /* referenced current directory */
+	struct vnode *ns_dvp;           /* current directory: referenced, */
+	bool ns_borrowed;               /* ... or the borrowed root */
 	struct mount *ns_locked;        /* whose mnt_nslock we hold (reader) */
 	int ns_nlinks;
 };
@@ -59,6 +60,40 @@ nd_fini(struct nameidata *nd)
 	nd_done(nd);
 	if (nd->nd_flags & ND_OWNCRED)
 		cred_free(nd->nd_cred);
+}
+
+/*
+ * An absolute path starts at the process root without a reference of its
+ * own (the root is borrowed for the whole call), which saves a vref and a
+ * vrele per lookup.  ns_take_dvp hands ns_dvp on referenced either way;
+ * ns_drop_dvp lets it go.
+ */
+static void
+ns_set_root(struct namestate *ns)
+{
+	ns->ns_dvp = ns->ns_root;
+	ns->ns_borrowed = true;
+}
+
+static struct vnode *
+ns_take_dvp(struct namestate *ns)
+{
+	struct vnode *vp = ns->ns_dvp;
+
+	if (ns->ns_borrowed)
+		vref(vp);
+	ns->ns_borrowed = false;
+	ns->ns_dvp = NULL;
+	return vp;
+}
+
+static void
+ns_drop_dvp(struct namestate *ns)
+{
+	if (!ns->ns_borrowed)
+		vrele(ns->ns_dvp);
+	ns->ns_borrowed = false;
+	ns->ns_dvp = NULL;
 }
 
 static void
@@ -135,7 +170,7 @@ vn_lookup_dotdot(struct namestate *ns, const struct componentname *cn,
 		/* The covered vnode lives while the mount does, and the
 		 * mount lives while we hold its root. */
 		vref(mp->mnt_covered);
-		vrele(dvp);
+		ns_drop_dvp(ns);
 		dvp = ns->ns_dvp = mp->mnt_covered;
 	}
 	ns_lock(ns, dvp->v_mount);
@@ -215,9 +250,8 @@ vn_follow(struct namestate *ns, struct vnode *vp, const char *rest,
 	memmove(ns->ns_buf + len, rest, restlen + 1);
 	memcpy(ns->ns_buf, ns->ns_link, len);
 	if (ns->ns_buf[0] == '/') {
-		vrele(ns->ns_dvp);
-		vref(ns->ns_root);
-		ns->ns_dvp = ns->ns_root;
+		ns_drop_dvp(ns);
+		ns_set_root(ns);
 	}
 	*newp = ns->ns_buf;
 	return 0;
@@ -243,12 +277,11 @@ vn_walk_end_dir(struct namestate *ns)
 	nd->nd_cn.cn_name = nd->nd_name;
 	nd->nd_cn.cn_namelen = 0;
 	nd->nd_name[0] = '\0';
-	nd->nd_vp = ns->ns_dvp;
+	nd->nd_vp = ns_take_dvp(ns);
 	if (nd->nd_flags & ND_WANTPARENT) {
-		vref(ns->ns_dvp);
-		nd->nd_dvp = ns->ns_dvp;
+		vref(nd->nd_vp);
+		nd->nd_dvp = nd->nd_vp;
 	}
-	ns->ns_dvp = NULL;
 }
 
 static int
@@ -295,15 +328,13 @@ vn_walk(struct namestate *ns, char *p)
 			nd->nd_last = kind;
 			nd->nd_trailslash = trail;
 			if (nd->nd_flags & ND_NOLAST) {
-				nd->nd_dvp = ns->ns_dvp;
-				ns->ns_dvp = NULL;
+				nd->nd_dvp = ns_take_dvp(ns);
 				return 0;
 			}
 		}
 		error = vn_lookup_one(ns, &cn, kind, &vp);
 		if (error == ENOENT && islast && (nd->nd_flags & ND_WANTPARENT)) {
-			nd->nd_dvp = ns->ns_dvp;
-			ns->ns_dvp = NULL;
+			nd->nd_dvp = ns_take_dvp(ns);
 			return 0;
 		}
 		if (error)
@@ -327,13 +358,12 @@ vn_walk(struct namestate *ns, char *p)
 			nd->nd_trailslash = trail;
 			nd->nd_last = kind;
 			if (nd->nd_flags & ND_WANTPARENT)
-				nd->nd_dvp = ns->ns_dvp;
+				nd->nd_dvp = ns_take_dvp(ns);
 			else
-				vrele(ns->ns_dvp);
-			ns->ns_dvp = NULL;
+				ns_drop_dvp(ns);
 			return 0;
 		}
-		vrele(ns->ns_dvp);
+		ns_drop_dvp(ns);
 		ns->ns_dvp = vp;
 		p = next;
 	}
@@ -359,6 +389,7 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	ns.ns_link = NULL;
 	ns.ns_locked = NULL;
 	ns.ns_nlinks = 0;
+	ns.ns_borrowed = false;
 	ns.ns_root = proc_root_borrow();
 	if (ns.ns_root == NULL) {
 		/* The process was released while this call was in flight. */
@@ -371,8 +402,7 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	if (buf[0] == '/') {
 		if (startdir != NULL)
 			vrele(startdir);
-		vref(ns.ns_root);
-		ns.ns_dvp = ns.ns_root;
+		ns_set_root(&ns);
 	} else {
 		ns.ns_dvp = startdir;
 	}
@@ -388,7 +418,7 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	}
 	ns_unlock(&ns);
 	if (ns.ns_dvp != NULL)
-		vrele(ns.ns_dvp);
+		ns_drop_dvp(&ns);
 	if (ns.ns_link != NULL)
 		kmem_free(ns.ns_link, PATH_MAX);
 	kmem_free(ns.ns_buf, ns.ns_bufsize);

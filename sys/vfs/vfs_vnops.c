@@ -444,8 +444,9 @@ vn_getfile(int fd, bool pathok, struct file **fpp, struct vnode **vpp)
 }
 
 /*
- * Make an open file of vp (the caller keeps its reference; the file takes
- * its own).  Permissions, O_TRUNC and the rest are the caller's job.
+ * Make an open file of vp.  On success the file takes over the caller's
+ * reference (one vref and vrele fewer per open); on failure the caller
+ * keeps it.  Permissions, O_TRUNC and the rest are the caller's job.
  */
 int
 vn_open_vnode(struct vnode *vp, int flags, struct file **fpp)
@@ -476,9 +477,5 @@ vn_open_vnode(struct vnode *vp, int flags, struct file **fpp)
 	    vp->v_type != VLNK) {
 		return ENXIO;
 	}
-	vref(vp);
-	error = file_alloc(ops, vp, fflag, fpp);
-	if (error)
-		vrele(vp);
-	return error;
+	return file_alloc(ops, vp, fflag, fpp);
 }
