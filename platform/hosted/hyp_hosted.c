@@ -14,7 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <stdint.h>
+#include <linux/membarrier.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,7 @@ _Static_assert(sizeof(pthread_cond_t) <= sizeof(struct hyp_cond), "cond fits");
 void hyp_hosted_symbolize(void *const *frames, int n);
 
 static const struct hyp_upcalls *hyp_up;
+static int hyp_membarrier_ok;   /* registered for the expedited command */
 static pthread_key_t hyp_lwpkey;
 static int hyp_running;
 
@@ -67,6 +70,10 @@ hyp_init(int version, const struct hyp_upcalls *up)
 	hyp_up = up;
 	hyp_gen++;
 	hyp_running = 1;
+	/* Registration is per process and lasts; without it (an old host
+	 * kernel, a seccomp filter) hyp_membarrier says ENOSYS. */
+	hyp_membarrier_ok = syscall(SYS_membarrier,
+	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	return 0;
 }
 
@@ -140,6 +147,21 @@ hyp_free(void *p, hyp_size_t size)
 		munmap(p, (size + 4095) & ~(size_t)4095);
 	else
 		free(p);
+}
+
+/*
+ * membarrier(2), private expedited: the host kernel interrupts every CPU
+ * running a thread of this process, which executes a barrier; threads not
+ * running passed one when they were switched out.
+ */
+int
+hyp_membarrier(void)
+{
+	if (!hyp_membarrier_ok)
+		return ENOSYS;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+		return ENOSYS;
+	return 0;
 }
 
 void

@@ -176,6 +176,9 @@ struct lwp {
 	struct cred *l_cred;            /* [l] */
 	void *l_root;                   /* [l] */
 	unsigned long l_gen;            /* [l] 0: nothing cached */
+	/* The table a lockless descriptor lookup is reading (fd_get_light),
+	 * or NULL; written by the lwp, read by closers. */
+	void *l_fdlight;                /* [l,a] */
 	LIST_ENTRY(lwp) l_list;         /* [lwp_lock] all lwps */
 };
 /* Written on every call: allocated whole cache lines (kern_lwp.c). */

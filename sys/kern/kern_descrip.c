@@ -22,6 +22,19 @@
  * table's fd_lock; the slot bitmap and the close-on-exec bitmap are only
  * read under it.  Files are released (file_rele) after fd_lock is dropped,
  * since the last release may sleep in fo_close.
+ *
+ * fd_get_light (fstat) goes further and takes no reference at all: the
+ * lwp announces the table it reads in l_fdlight (a plain store, ordered
+ * before the slot load by a compiler barrier only), and whoever takes a
+ * file out of a slot calls fd_light_sync before dropping the table's
+ * reference.  That pays for both sides of the fence with hyp_membarrier
+ * and waits for readers still announcing the table -- but only when
+ * another host thread's lwp exists: the usual single-threaded caller
+ * skips it, and a thread attaching later counts itself (lwp_user_count)
+ * with a locked instruction before its first lookup, so either the
+ * closer sees it or it sees the emptied slot.  The table's reference
+ * thus outlives every light user, so the file's count never reaches
+ * zero under one.
  */
 #include "kern/kern.h"
 #include "kern/proc.h"
@@ -184,10 +197,14 @@ filecache_put(struct file *fp)
 		mutex_exit(&filecache_lock);
 }
 
+/* [I] hyp_membarrier works here, so fd_get_light may skip references. */
+static bool fd_light_ok;
+
 static int
 filecache_init(void)
 {
 	mutex_init(&filecache_lock);
+	fd_light_ok = hyp_membarrier() == 0;
 	return 0;
 }
 
@@ -445,12 +462,40 @@ fd_table_copy(struct filedesc *from, struct filedesc **ret)
 }
 
 /*
- * No thread uses the table any more (the process is exiting and its
- * threads have been turned away), so slots can be emptied one by one
- * and each file released outside the lock.
+ * fp was just taken out of one of fdp's slots (and fd_lock released):
+ * before its reference goes, no lwp may still be using it through
+ * fd_get_light.  See the top of the file.
  */
-void
-fd_table_closeall(struct filedesc *fdp)
+static void
+fd_light_sync(struct filedesc *fdp)
+{
+	struct lwp *self;
+	unsigned n;
+
+	if (!fd_light_ok)
+		return;
+	/*
+	 * The exchange that released fd_lock is a full barrier on x86, so
+	 * the emptied slot is visible before this load; the compiler barrier
+	 * keeps the compiler from hoisting the load above it.
+	 */
+	__asm__ volatile("" ::: "memory");
+	n = lwp_user_count();
+	self = curlwp();
+	if (n == 0 || (n == 1 && self != NULL && !(self->l_flags & LW_KTHREAD)))
+		return;
+	if (hyp_membarrier() != 0)
+		panic("fd_light_sync: hyp_membarrier failed after working at boot");
+	lwp_wait_fdlight(fdp);
+}
+
+/*
+ * Empty every slot, each file released outside the lock.  sync: other
+ * threads may still be in calls of the process (proc_exit); the last
+ * reference to the process (fd_table_free) needs none.
+ */
+static void
+fd_table_closeall_common(struct filedesc *fdp, bool sync)
 {
 	int fd;
 
@@ -460,9 +505,19 @@ fd_table_closeall(struct filedesc *fdp)
 		mutex_enter(&fdp->fd_lock);
 		fp = fd_set_slot(fdp, fd, NULL, false);
 		mutex_exit(&fdp->fd_lock);
-		if (fp != NULL)
+		if (fp != NULL) {
+			if (sync)
+				fd_light_sync(fdp);
 			file_rele(fp);
+		}
 	}
+}
+
+/* The process is exiting and its threads have been turned away. */
+void
+fd_table_closeall(struct filedesc *fdp)
+{
+	fd_table_closeall_common(fdp, true);
 }
 
 void
@@ -470,7 +525,7 @@ fd_table_free(struct filedesc *fdp)
 {
 	struct fdarray *fa, *next;
 
-	fd_table_closeall(fdp);
+	fd_table_closeall_common(fdp, false);
 	for (fa = fdp->fd_array; fa != NULL; fa = next) {
 		next = fa->fa_retired;
 		fdarray_free(fa);
@@ -491,8 +546,10 @@ fd_closeexec(struct filedesc *fdp)
 		if (fd_bit(fdp->fd_cloexec, fd))
 			fp = fd_set_slot(fdp, fd, NULL, false);
 		mutex_exit(&fdp->fd_lock);
-		if (fp != NULL)
+		if (fp != NULL) {
+			fd_light_sync(fdp);
 			file_rele(fp);
+		}
 	}
 }
 
@@ -525,6 +582,56 @@ fd_get(int fd, struct file **ret)
 		}
 		file_rele(fp);          /* the slot changed under us */
 	}
+}
+
+/*
+ * fd's file without a reference, for a short call of the calling lwp
+ * (fstat): *light says which kind the caller got, to give to
+ * fd_put_light.  Falls back to fd_get when light lookups are off, for
+ * kernel threads, and when the lwp is already inside one.
+ */
+int
+fd_get_light(int fd, struct file **ret, bool *light)
+{
+	struct lwp *l = curlwp();
+	struct filedesc *fdp;
+	struct fdarray *fa;
+	struct file *fp;
+
+	if (!fd_light_ok || l == NULL || (l->l_flags & LW_KTHREAD) ||
+	    l->l_fdlight != NULL) {
+		*light = false;
+		return fd_get(fd, ret);
+	}
+	fdp = l->l_proc->p_fd;
+	__atomic_store_n(&l->l_fdlight, fdp, __ATOMIC_RELAXED);
+	/* The announcement before the slot load; hyp_membarrier in
+	 * fd_light_sync supplies the hardware fence. */
+	__asm__ volatile("" ::: "memory");
+	fa = atomic_load(&fdp->fd_array);
+	if ((unsigned)fd >= (unsigned)fa->fa_n ||
+	    (fp = atomic_load(&fa->fa_files[fd])) == NULL) {
+		atomic_store(&l->l_fdlight, NULL);
+		return EBADF;
+	}
+	*light = true;
+	*ret = fp;
+	return 0;
+}
+
+void
+fd_put_light(struct file *fp, bool light)
+{
+	struct lwp *l;
+
+	if (!light) {
+		file_rele(fp);
+		return;
+	}
+	l = curlwp();
+	KASSERT(l->l_fdlight != NULL);
+	/* Release: every use of fp is done before a closer sees NULL. */
+	atomic_store(&l->l_fdlight, NULL);
 }
 
 int
@@ -603,8 +710,10 @@ fd_install_at(struct file *fp, int fd, bool cloexec)
 	file_hold(fp);
 	old = fd_set_slot(fdp, fd, fp, cloexec);
 	mutex_exit(&fdp->fd_lock);
-	if (old != NULL)
+	if (old != NULL) {
+		fd_light_sync(fdp);
 		file_rele(old);
+	}
 	return 0;
 }
 
@@ -620,6 +729,7 @@ fd_close(int fd)
 	mutex_exit(&fdp->fd_lock);
 	if (fp == NULL)
 		return EBADF;
+	fd_light_sync(fdp);
 	file_rele(fp);
 	return 0;
 }

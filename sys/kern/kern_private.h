@@ -68,6 +68,10 @@ int lwp_alloc(struct proc *p, int flags, struct lwp **ret);
 void lwp_free(struct lwp *l);
 void lwp_drop_all_caches(void);
 void lwp_init(void);
+/* Live lwps of host threads (kernel threads not counted); see fd_get_light. */
+unsigned lwp_user_count(void);
+/* Wait until no other lwp has l_fdlight == fdp (kern_descrip.c). */
+void lwp_wait_fdlight(const void *fdp);
 /* The shared sleep queues behind every lock (kern_lock.c). */
 void sleepq_init(void);
 void sleepq_fini(void);
