@@ -134,8 +134,8 @@ int fd_get_nopath(int fd, struct file **ret);
  * stays valid until fd_put_light, which must come before the call
  * returns; the caller may sleep in between.  See kern_descrip.c.
  */
-int fd_get_light(int fd, struct file **ret, bool *light);
-void fd_put_light(struct file *fp, bool light);
+int fd_get_light(int fd, struct file **ret, struct lwp **light);
+void fd_put_light(struct file *fp, struct lwp *light);
 /* Install fp at the lowest free slot >= minfd; takes a new reference. */
 int fd_install(struct file *fp, int minfd, bool cloexec, int *fdret);
 /* The same, but on success the table takes over the caller's reference

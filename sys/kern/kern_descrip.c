@@ -586,12 +586,13 @@ fd_get(int fd, struct file **ret)
 
 /*
  * fd's file without a reference, for a short call of the calling lwp
- * (fstat): *light says which kind the caller got, to give to
- * fd_put_light.  Falls back to fd_get when light lookups are off, for
- * kernel threads, and when the lwp is already inside one.
+ * (fstat): *light is that lwp, or NULL if the caller got a reference
+ * after all; either goes to fd_put_light.  Falls back to fd_get when
+ * light lookups are off, for kernel threads, and when the lwp is already
+ * inside one.
  */
 int
-fd_get_light(int fd, struct file **ret, bool *light)
+fd_get_light(int fd, struct file **ret, struct lwp **light)
 {
 	struct lwp *l = curlwp();
 	struct filedesc *fdp;
@@ -600,7 +601,7 @@ fd_get_light(int fd, struct file **ret, bool *light)
 
 	if (!fd_light_ok || l == NULL || (l->l_flags & LW_KTHREAD) ||
 	    l->l_fdlight != NULL) {
-		*light = false;
+		*light = NULL;
 		return fd_get(fd, ret);
 	}
 	fdp = l->l_proc->p_fd;
@@ -614,24 +615,21 @@ fd_get_light(int fd, struct file **ret, bool *light)
 		atomic_store(&l->l_fdlight, NULL);
 		return EBADF;
 	}
-	*light = true;
+	*light = l;
 	*ret = fp;
 	return 0;
 }
 
 void
-fd_put_light(struct file *fp, bool light)
+fd_put_light(struct file *fp, struct lwp *light)
 {
-	struct lwp *l;
-
-	if (!light) {
+	if (light == NULL) {
 		file_rele(fp);
 		return;
 	}
-	l = curlwp();
-	KASSERT(l->l_fdlight != NULL);
+	KASSERT(light->l_fdlight != NULL);
 	/* Release: every use of fp is done before a closer sees NULL. */
-	atomic_store(&l->l_fdlight, NULL);
+	atomic_store(&light->l_fdlight, NULL);
 }
 
 int

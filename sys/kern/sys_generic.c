@@ -307,7 +307,7 @@ sys_fstat(int fd, struct stat *ust)
 {
 	struct file *fp;
 	struct stat st;
-	bool light;
+	struct lwp *light;
 	int error;
 
 	error = fd_get_light(fd, &fp, &light);
