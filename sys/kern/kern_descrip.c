@@ -359,7 +359,7 @@ fd_bit(const unsigned long *map, int fd)
 	return (map[fd / FD_NBITS] >> (fd % FD_NBITS)) & 1;
 }
 
-static void
+static inline void
 fd_bit_set(unsigned long *map, int fd, bool on)
 {
 	if (on)
@@ -393,7 +393,7 @@ fd_grow(struct filedesc *fdp, int fd)
 
 /* Put fp (whose new reference the caller gave) in slot fd.  fd_lock held;
  * returns what was there for the caller to release after unlocking. */
-static struct file *
+static inline struct file *
 fd_set_slot(struct filedesc *fdp, int fd, struct file *fp, bool cloexec)
 {
 	struct fdarray *fa = fdp->fd_array;
