@@ -97,7 +97,7 @@ pith_unittest_main(void)
 {
 	bool good;
 
-	kprintf("1..5\n");
+	kprintf("1..6\n");
 	good = true;
 	for (size_t n = 0; n <= 1100 && good; n += (n < 80 ? 1 : 37)) {
 		for (size_t off = 0; off < 8; off++) {
