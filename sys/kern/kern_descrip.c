@@ -467,9 +467,8 @@ fd_table_copy(struct filedesc *from, struct filedesc **ret)
  * fd_get_light.  See the top of the file.
  */
 static void
-fd_light_sync(struct filedesc *fdp)
+fd_light_sync_self(struct filedesc *fdp, struct lwp *self)
 {
-	struct lwp *self;
 	unsigned n;
 
 	if (!fd_light_ok)
@@ -481,12 +480,17 @@ fd_light_sync(struct filedesc *fdp)
 	 */
 	__asm__ volatile("" ::: "memory");
 	n = lwp_user_count();
-	self = curlwp();
 	if (n == 0 || (n == 1 && self != NULL && !(self->l_flags & LW_KTHREAD)))
 		return;
 	if (hyp_membarrier() != 0)
 		panic("fd_light_sync: hyp_membarrier failed after working at boot");
 	lwp_wait_fdlight(fdp);
+}
+
+static void
+fd_light_sync(struct filedesc *fdp)
+{
+	fd_light_sync_self(fdp, curlwp());
 }
 
 /*
@@ -665,9 +669,11 @@ fd_install_common(struct file *fp, int minfd, bool cloexec, bool hold,
 		error = EMFILE;
 		goto out;
 	}
-	error = fd_grow(fdp, fd);
-	if (error)
-		goto out;
+	if (__predict_false(fd >= fdp->fd_array->fa_n)) {
+		error = fd_grow(fdp, fd);
+		if (error)
+			goto out;
+	}
 	if (hold)
 		file_hold(fp);
 	old = fd_set_slot(fdp, fd, fp, cloexec);
@@ -718,7 +724,8 @@ fd_install_at(struct file *fp, int fd, bool cloexec)
 int
 fd_close(int fd)
 {
-	struct filedesc *fdp = fd_curtable();
+	struct lwp *l = curlwp();
+	struct filedesc *fdp = l->l_proc->p_fd;
 	struct file *fp = NULL;
 
 	mutex_enter(&fdp->fd_lock);
@@ -727,7 +734,7 @@ fd_close(int fd)
 	mutex_exit(&fdp->fd_lock);
 	if (fp == NULL)
 		return EBADF;
-	fd_light_sync(fdp);
+	fd_light_sync_self(fdp, l);
 	file_rele(fp);
 	return 0;
 }
