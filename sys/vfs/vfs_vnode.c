@@ -211,13 +211,14 @@ vnode_alloc(struct mount *mp, uint64_t key)
 		vi->vi_vnode.v_refcnt = VREF_DEAD;
 	}
 	vp = &vi->vi_vnode;
+	/* Zero all but the count, which a stale hint's CAS may be reading. */
+	memset(vi, 0, offsetof(struct vnode_impl, vi_vnode.v_refcnt));
+	memset((char *)vi + offsetof(struct vnode_impl, vi_vnode.v_refcnt) +
+	    sizeof(vp->v_refcnt), 0, sizeof(*vi) -
+	    offsetof(struct vnode_impl, vi_vnode.v_refcnt) -
+	    sizeof(vp->v_refcnt));
 	vp->v_mount = mp;
-	vp->v_op = NULL;
-	vp->v_type = VNON;
 	vp->v_key = key;
-	vp->v_data = NULL;
-	vp->v_rdev = 0;
-	vp->v_mountedhere = NULL;
 	mutex_init(&vp->v_lock);
 	vi->vi_flags = VI_LOADING;
 	atomic_store(&vp->v_refcnt, 1);
