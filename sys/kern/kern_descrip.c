@@ -29,10 +29,12 @@
  * file out of a slot calls fd_light_sync before dropping the table's
  * reference.  That pays for both sides of the fence with hyp_membarrier
  * and waits for readers still announcing the table -- but only when
- * another host thread's lwp exists: the usual single-threaded caller
- * skips it, and a thread attaching later counts itself (lwp_user_count)
- * with a locked instruction before its first lookup, so either the
- * closer sees it or it sees the emptied slot.  The table's reference
+ * a light lookup has ever used this table (fd_lightused, set with a
+ * locked instruction by the first one) and another host thread's lwp
+ * exists: the usual single-threaded caller skips it, and a thread
+ * attaching later counts itself (lwp_user_count) with a locked
+ * instruction before its first lookup.  Either way, either the closer
+ * sees the reader or the reader sees the emptied slot.  The table's reference
  * thus outlives every light user, so the file's count never reaches
  * zero under one.
  */
@@ -57,6 +59,9 @@ struct fdarray {
 struct filedesc {
 	kmutex_t fd_lock;
 	struct fdarray *fd_array;       /* [a] current array */
+	/* A light lookup has used this table: from then on closes must
+	 * synchronise with them (fd_light_sync).  Set once, never cleared. */
+	unsigned fd_lightused;          /* [a] */
 	unsigned long fd_map[FD_NWORDS];        /* [fd_lock] used slots */
 	unsigned long fd_cloexec[FD_NWORDS];    /* [fd_lock] FD_CLOEXEC */
 };
@@ -475,10 +480,12 @@ fd_light_sync_self(struct filedesc *fdp, struct lwp *self)
 		return;
 	/*
 	 * The exchange that released fd_lock is a full barrier on x86, so
-	 * the emptied slot is visible before this load; the compiler barrier
-	 * keeps the compiler from hoisting the load above it.
+	 * the emptied slot is visible before these loads; the compiler
+	 * barrier keeps the compiler from hoisting them above it.
 	 */
 	__asm__ volatile("" ::: "memory");
+	if (!__atomic_load_n(&fdp->fd_lightused, __ATOMIC_RELAXED))
+		return;
 	n = lwp_user_count();
 	if (n == 0 || (n == 1 && self != NULL && !(self->l_flags & LW_KTHREAD)))
 		return;
@@ -613,6 +620,12 @@ fd_get_light(int fd, struct file **ret, struct lwp **light)
 	/* The announcement before the slot load; hyp_membarrier in
 	 * fd_light_sync supplies the hardware fence. */
 	__asm__ volatile("" ::: "memory");
+	/* The table's first light lookup: a full fence (the store is an
+	 * exchange) so that a closer that skips the wait has emptied its
+	 * slot before our load below. */
+	if (__predict_false(!__atomic_load_n(&fdp->fd_lightused,
+	    __ATOMIC_RELAXED)))
+		__atomic_store_n(&fdp->fd_lightused, 1, __ATOMIC_SEQ_CST);
 	fa = atomic_load(&fdp->fd_array);
 	if ((unsigned)fd >= (unsigned)fa->fa_n ||
 	    (fp = atomic_load(&fa->fa_files[fd])) == NULL) {
