@@ -104,8 +104,8 @@ hosted_map_huge(size_t size)
 	size_t len = (size + 4095) & ~(size_t)4095, span = len + HOSTED_HUGE;
 	char *p, *a;
 
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-	    -1, 0);
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	a = (char *)(((uintptr_t)p + HOSTED_HUGE - 1) & ~(HOSTED_HUGE - 1));
@@ -159,7 +159,8 @@ hyp_membarrier(void)
 {
 	if (!hyp_membarrier_ok)
 		return ENOSYS;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0,
+	    0) != 0)
 		return ENOSYS;
 	return 0;
 }

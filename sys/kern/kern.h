@@ -302,7 +302,7 @@ copy_bytes(void *dst, const void *src, size_t len)
 	} else if (__builtin_constant_p(len) && len <= 64) {
 		memcpy(dst, src, len);
 	} else {
-		(memcpy)(dst, src, len);        /* the function, not the builtin */
+		(memcpy)(dst, src, len);        /* the function, not builtin */
 	}
 }
 

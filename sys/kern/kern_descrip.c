@@ -490,7 +490,7 @@ fd_light_sync_self(struct filedesc *fdp, struct lwp *self)
 	if (n == 0 || (n == 1 && self != NULL && !(self->l_flags & LW_KTHREAD)))
 		return;
 	if (hyp_membarrier() != 0)
-		panic("fd_light_sync: hyp_membarrier failed after working at boot");
+		panic("fd_light_sync: hyp_membarrier failed after boot");
 	lwp_wait_fdlight(fdp);
 }
 

@@ -95,6 +95,7 @@ lwp_wait_fdlight(const void *fdp)
 	struct lwp *self = curlwp(), *l;
 	bool blocked = false;
 	unsigned spins = 0;
+	hyp_i64 now;
 
 	mutex_enter(&lwp_lock);
 	LIST_FOREACH(l, &lwp_all, l_list) {
@@ -103,11 +104,12 @@ lwp_wait_fdlight(const void *fdp)
 				cpu_block(self);
 				blocked = true;
 			}
-			if (++spins < 1000)
+			if (++spins < 1000) {
 				__asm__ volatile("pause" ::: "memory");
-			else
-				(void)hyp_sleep_until(hyp_clock_ns(HYP_CLOCK_MONOTONIC) +
-				    20000);
+				continue;
+			}
+			now = hyp_clock_ns(HYP_CLOCK_MONOTONIC);
+			(void)hyp_sleep_until(now + 20000);
 		}
 	}
 	mutex_exit(&lwp_lock);

@@ -19,8 +19,9 @@
  * Slabs are never returned to the host before shutdown; kmem_fini frees
  * them all at once.  (So the memory of a large tmpfs file, once freed,
  * stays with the kernel for reuse, up to the memory limit: the price of
- * page allocation without a host call.)  Large blocks go straight to hyp_malloc, each behind a
- * header that links it on a list so that shutdown can return them too.
+ * page allocation without a host call.)  Large blocks go straight to
+ * hyp_malloc, each behind a header that links it on a list so that
+ * shutdown can return them too.
  *
  * Every byte taken from the host counts against kern_cfg.mem_limit
  * (kmem_host, atomic); allocation fails with NULL past it.  Outstanding

@@ -115,7 +115,8 @@ main(void)
 	for (round = 0; round < 5 && !failed; round++) {
 		for (i = 0; i < NCHURN && !failed; i++) {
 			name_of(i, name, sizeof(name));
-			failed = pith_sys_unlink(name) != 0 || make_file(i) != 0;
+			failed = pith_sys_unlink(name) != 0 ||
+			    make_file(i) != 0;
 		}
 	}
 	stop = 1;
