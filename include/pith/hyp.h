@@ -64,6 +64,16 @@ void hyp_fini(void);
 int hyp_malloc(hyp_size_t size, hyp_size_t align, void **ret);
 void hyp_free(void *p, hyp_size_t size);
 
+/*
+ * An asymmetric memory fence: when this returns 0, every host thread that
+ * may run kernel code has executed a full memory barrier since the call
+ * began.  Readers on a hot path then order a store before a load with a
+ * compiler barrier only, and a rare writer pays for both sides here (see
+ * fd_get_light).  Returns ENOSYS if the platform cannot do it, and then
+ * always will (the kernel asks once, at boot).  May block briefly.
+ */
+int hyp_membarrier(void);
+
 /* --- Console and termination --------------------------------------------- */
 
 /* Write len bytes to the console (stderr when hosted).  May block. */

@@ -13,6 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <linux/membarrier.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,6 +32,7 @@ _Static_assert(sizeof(pthread_cond_t) <= sizeof(struct hyp_cond), "cond fits");
 void hyp_hosted_symbolize(void *const *frames, int n);
 
 static const struct hyp_upcalls *hyp_up;
+static int hyp_membarrier_ok;   /* registered for the expedited command */
 static pthread_key_t hyp_lwpkey;
 static int hyp_running;
 
@@ -65,6 +70,10 @@ hyp_init(int version, const struct hyp_upcalls *up)
 	hyp_up = up;
 	hyp_gen++;
 	hyp_running = 1;
+	/* Registration is per process and lasts; without it (an old host
+	 * kernel, a seccomp filter) hyp_membarrier says ENOSYS. */
+	hyp_membarrier_ok = syscall(SYS_membarrier,
+	    MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;
 	return 0;
 }
 
@@ -80,12 +89,47 @@ hyp_fini(void)
 	hyp_running = 0;
 }
 
+/*
+ * Blocks of HOSTED_HUGE bytes or more (the kernel allocator's 2 MiB page
+ * chunks) are mapped directly, aligned to 2 MiB and advised as huge pages:
+ * with transparent huge pages in "madvise" mode one fault then maps and
+ * zeroes 2 MiB, where malloc'd memory would fault 512 times.  hyp_free
+ * tells them apart by the size, which the kernel always passes back.
+ */
+#define HOSTED_HUGE (2UL << 20)
+
+static void *
+hosted_map_huge(size_t size)
+{
+	size_t len = (size + 4095) & ~(size_t)4095, span = len + HOSTED_HUGE;
+	char *p, *a;
+
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	a = (char *)(((uintptr_t)p + HOSTED_HUGE - 1) & ~(HOSTED_HUGE - 1));
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + span > a + len)
+		munmap(a + len, (size_t)(p + span - (a + len)));
+#ifdef MADV_HUGEPAGE
+	/* Only advice: without THP the mapping works with small pages. */
+	(void)madvise(a, len, MADV_HUGEPAGE);
+#endif
+	return a;
+}
+
 int
 hyp_malloc(hyp_size_t size, hyp_size_t align, void **ret)
 {
 	void *p;
 
-	if (align <= 16) {
+	if (size >= HOSTED_HUGE) {
+		p = hosted_map_huge(size);
+		if (p == NULL)
+			return ENOMEM;
+	} else if (align <= 16) {
 		p = malloc(size ? size : 1);
 		if (p == NULL)
 			return ENOMEM;
@@ -99,8 +143,26 @@ hyp_malloc(hyp_size_t size, hyp_size_t align, void **ret)
 void
 hyp_free(void *p, hyp_size_t size)
 {
-	(void)size;
-	free(p);
+	if (size >= HOSTED_HUGE)
+		munmap(p, (size + 4095) & ~(size_t)4095);
+	else
+		free(p);
+}
+
+/*
+ * membarrier(2), private expedited: the host kernel interrupts every CPU
+ * running a thread of this process, which executes a barrier; threads not
+ * running passed one when they were switched out.
+ */
+int
+hyp_membarrier(void)
+{
+	if (!hyp_membarrier_ok)
+		return ENOSYS;
+	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0,
+	    0) != 0)
+		return ENOSYS;
+	return 0;
 }
 
 void

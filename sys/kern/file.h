@@ -129,8 +129,18 @@ int fd_get(int fd, struct file **ret);
 /* As fd_get, but EBADF for an O_PATH descriptor: Linux refuses those
  * everywhere but fstat, close, dup and a few fcntl commands. */
 int fd_get_nopath(int fd, struct file **ret);
+/*
+ * fd_get without taking a reference, for short calls (fstat): the file
+ * stays valid until fd_put_light, which must come before the call
+ * returns; the caller may sleep in between.  See kern_descrip.c.
+ */
+int fd_get_light(int fd, struct file **ret, struct lwp **light);
+void fd_put_light(struct file *fp, struct lwp *light);
 /* Install fp at the lowest free slot >= minfd; takes a new reference. */
 int fd_install(struct file *fp, int minfd, bool cloexec, int *fdret);
+/* The same, but on success the table takes over the caller's reference
+ * (open: saves a hold and a release, two atomic operations). */
+int fd_install_move(struct file *fp, int minfd, bool cloexec, int *fdret);
 /* Install fp at exactly fd, closing what was there (dup2). */
 int fd_install_at(struct file *fp, int fd, bool cloexec);
 int fd_close(int fd);

@@ -16,8 +16,9 @@
  *
  * Eight bytes at a time once the source is aligned: an aligned 8-byte
  * load never crosses a page, so reading past the NUL within the word can
- * not fault where the string's own last byte did not.  Every path lookup
- * starts here.
+ * not fault where the string's own last byte did not.  The unaligned
+ * head is one 8-byte load too when it stays inside the page (a path like
+ * "/tmp/f" is then a single load).  Every path lookup starts here.
  */
 int
 copyinstr(const char *uaddr, char *kaddr, size_t len, size_t *done)
@@ -31,6 +32,24 @@ copyinstr(const char *uaddr, char *kaddr, size_t len, size_t *done)
 	/* A string may not run into the kernel half: stop there. */
 	if (len > COPY_USER_TOP - a)
 		len = COPY_USER_TOP - a;
+#ifndef PITH_SAN
+	if ((a & 4095) <= 4096 - 8 && len >= 8) {
+		uint64_t w, m;
+
+		memcpy(&w, uaddr, 8);
+		memcpy(kaddr, &w, 8);           /* kaddr holds len >= 8 */
+		/* The lowest flagged byte is the first NUL (flags above a
+		 * true NUL can be false, below one they cannot). */
+		m = (w - ones) & ~w & highs;
+		if (m != 0) {
+			i = (size_t)__builtin_ctzll(m) / 8;
+			goto found;
+		}
+		/* No NUL in the first eight: go on from the next aligned
+		 * byte (a few may be copied twice). */
+		i = 8 - (a & 7);
+	}
+#endif
 	for (; i < len && ((a + i) & 7) != 0; i++) {
 		if ((kaddr[i] = uaddr[i]) == '\0')
 			goto found;

@@ -22,6 +22,21 @@
  * table's fd_lock; the slot bitmap and the close-on-exec bitmap are only
  * read under it.  Files are released (file_rele) after fd_lock is dropped,
  * since the last release may sleep in fo_close.
+ *
+ * fd_get_light (fstat) goes further and takes no reference at all: the
+ * lwp announces the table it reads in l_fdlight (a plain store, ordered
+ * before the slot load by a compiler barrier only), and whoever takes a
+ * file out of a slot calls fd_light_sync before dropping the table's
+ * reference.  That pays for both sides of the fence with hyp_membarrier
+ * and waits for readers still announcing the table -- but only when
+ * a light lookup has ever used this table (fd_lightused, set with a
+ * locked instruction by the first one) and another host thread's lwp
+ * exists: the usual single-threaded caller skips it, and a thread
+ * attaching later counts itself (lwp_user_count) with a locked
+ * instruction before its first lookup.  Either way, either the closer
+ * sees the reader or the reader sees the emptied slot.  The table's reference
+ * thus outlives every light user, so the file's count never reaches
+ * zero under one.
  */
 #include "kern/kern.h"
 #include "kern/proc.h"
@@ -44,6 +59,9 @@ struct fdarray {
 struct filedesc {
 	kmutex_t fd_lock;
 	struct fdarray *fd_array;       /* [a] current array */
+	/* A light lookup has used this table: from then on closes must
+	 * synchronise with them (fd_light_sync).  Set once, never cleared. */
+	unsigned fd_lightused;          /* [a] */
 	unsigned long fd_map[FD_NWORDS];        /* [fd_lock] used slots */
 	unsigned long fd_cloexec[FD_NWORDS];    /* [fd_lock] FD_CLOEXEC */
 };
@@ -198,10 +216,14 @@ filecache_put(struct file *fp)
 		mutex_exit(&filecache_lock);
 }
 
+/* [I] hyp_membarrier works here, so fd_get_light may skip references. */
+static bool fd_light_ok;
+
 static int
 filecache_init(void)
 {
 	mutex_init(&filecache_lock);
+	fd_light_ok = hyp_membarrier() == 0;
 	return 0;
 }
 
@@ -356,7 +378,7 @@ fd_bit(const unsigned long *map, int fd)
 	return (map[fd / FD_NBITS] >> (fd % FD_NBITS)) & 1;
 }
 
-static void
+static inline void
 fd_bit_set(unsigned long *map, int fd, bool on)
 {
 	if (on)
@@ -390,7 +412,7 @@ fd_grow(struct filedesc *fdp, int fd)
 
 /* Put fp (whose new reference the caller gave) in slot fd.  fd_lock held;
  * returns what was there for the caller to release after unlocking. */
-static struct file *
+static inline struct file *
 fd_set_slot(struct filedesc *fdp, int fd, struct file *fp, bool cloexec)
 {
 	struct fdarray *fa = fdp->fd_array;
@@ -459,12 +481,46 @@ fd_table_copy(struct filedesc *from, struct filedesc **ret)
 }
 
 /*
- * No thread uses the table any more (the process is exiting and its
- * threads have been turned away), so slots can be emptied one by one
- * and each file released outside the lock.
+ * fp was just taken out of one of fdp's slots (and fd_lock released):
+ * before its reference goes, no lwp may still be using it through
+ * fd_get_light.  See the top of the file.
  */
-void
-fd_table_closeall(struct filedesc *fdp)
+static void
+fd_light_sync_self(struct filedesc *fdp, struct lwp *self)
+{
+	unsigned n;
+
+	if (!fd_light_ok)
+		return;
+	/*
+	 * The exchange that released fd_lock is a full barrier on x86, so
+	 * the emptied slot is visible before these loads; the compiler
+	 * barrier keeps the compiler from hoisting them above it.
+	 */
+	__asm__ volatile("" ::: "memory");
+	if (!__atomic_load_n(&fdp->fd_lightused, __ATOMIC_RELAXED))
+		return;
+	n = lwp_user_count();
+	if (n == 0 || (n == 1 && self != NULL && !(self->l_flags & LW_KTHREAD)))
+		return;
+	if (hyp_membarrier() != 0)
+		panic("fd_light_sync: hyp_membarrier failed after boot");
+	lwp_wait_fdlight(fdp);
+}
+
+static void
+fd_light_sync(struct filedesc *fdp)
+{
+	fd_light_sync_self(fdp, curlwp());
+}
+
+/*
+ * Empty every slot, each file released outside the lock.  sync: other
+ * threads may still be in calls of the process (proc_exit); the last
+ * reference to the process (fd_table_free) needs none.
+ */
+static void
+fd_table_closeall_common(struct filedesc *fdp, bool sync)
 {
 	int fd;
 
@@ -474,9 +530,19 @@ fd_table_closeall(struct filedesc *fdp)
 		mutex_enter(&fdp->fd_lock);
 		fp = fd_set_slot(fdp, fd, NULL, false);
 		mutex_exit(&fdp->fd_lock);
-		if (fp != NULL)
+		if (fp != NULL) {
+			if (sync)
+				fd_light_sync(fdp);
 			file_rele(fp);
+		}
 	}
+}
+
+/* The process is exiting and its threads have been turned away. */
+void
+fd_table_closeall(struct filedesc *fdp)
+{
+	fd_table_closeall_common(fdp, true);
 }
 
 void
@@ -484,7 +550,7 @@ fd_table_free(struct filedesc *fdp)
 {
 	struct fdarray *fa, *next;
 
-	fd_table_closeall(fdp);
+	fd_table_closeall_common(fdp, false);
 	for (fa = fdp->fd_array; fa != NULL; fa = next) {
 		next = fa->fa_retired;
 		fdarray_free(fa);
@@ -505,8 +571,10 @@ fd_closeexec(struct filedesc *fdp)
 		if (fd_bit(fdp->fd_cloexec, fd))
 			fp = fd_set_slot(fdp, fd, NULL, false);
 		mutex_exit(&fdp->fd_lock);
-		if (fp != NULL)
+		if (fp != NULL) {
+			fd_light_sync(fdp);
 			file_rele(fp);
+		}
 	}
 }
 
@@ -541,6 +609,60 @@ fd_get(int fd, struct file **ret)
 	}
 }
 
+/*
+ * fd's file without a reference, for a short call of the calling lwp
+ * (fstat): *light is that lwp, or NULL if the caller got a reference
+ * after all; either goes to fd_put_light.  Falls back to fd_get when
+ * light lookups are off, for kernel threads, and when the lwp is already
+ * inside one.
+ */
+int
+fd_get_light(int fd, struct file **ret, struct lwp **light)
+{
+	struct lwp *l = curlwp();
+	struct filedesc *fdp;
+	struct fdarray *fa;
+	struct file *fp;
+
+	if (!fd_light_ok || l == NULL || (l->l_flags & LW_KTHREAD) ||
+	    l->l_fdlight != NULL) {
+		*light = NULL;
+		return fd_get(fd, ret);
+	}
+	fdp = l->l_proc->p_fd;
+	__atomic_store_n(&l->l_fdlight, fdp, __ATOMIC_RELAXED);
+	/* The announcement before the slot load; hyp_membarrier in
+	 * fd_light_sync supplies the hardware fence. */
+	__asm__ volatile("" ::: "memory");
+	/* The table's first light lookup: a full fence (the store is an
+	 * exchange) so that a closer that skips the wait has emptied its
+	 * slot before our load below. */
+	if (__predict_false(!__atomic_load_n(&fdp->fd_lightused,
+	    __ATOMIC_RELAXED)))
+		__atomic_store_n(&fdp->fd_lightused, 1, __ATOMIC_SEQ_CST);
+	fa = atomic_load(&fdp->fd_array);
+	if ((unsigned)fd >= (unsigned)fa->fa_n ||
+	    (fp = atomic_load(&fa->fa_files[fd])) == NULL) {
+		atomic_store(&l->l_fdlight, NULL);
+		return EBADF;
+	}
+	*light = l;
+	*ret = fp;
+	return 0;
+}
+
+void
+fd_put_light(struct file *fp, struct lwp *light)
+{
+	if (light == NULL) {
+		file_rele(fp);
+		return;
+	}
+	KASSERT(light->l_fdlight != NULL);
+	/* Release: every use of fp is done before a closer sees NULL. */
+	atomic_store(&light->l_fdlight, NULL);
+}
+
 int
 fd_get_nopath(int fd, struct file **ret)
 {
@@ -558,8 +680,9 @@ fd_get_nopath(int fd, struct file **ret)
 	return 0;
 }
 
-int
-fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
+static int
+fd_install_common(struct file *fp, int minfd, bool cloexec, bool hold,
+    int *fdret)
 {
 	struct filedesc *fdp = fd_curtable();
 	struct file *old;
@@ -573,16 +696,31 @@ fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
 		error = EMFILE;
 		goto out;
 	}
-	error = fd_grow(fdp, fd);
-	if (error)
-		goto out;
-	file_hold(fp);
+	if (__predict_false(fd >= fdp->fd_array->fa_n)) {
+		error = fd_grow(fdp, fd);
+		if (error)
+			goto out;
+	}
+	if (hold)
+		file_hold(fp);
 	old = fd_set_slot(fdp, fd, fp, cloexec);
 	KASSERT(old == NULL);
 	*fdret = fd;
 out:
 	mutex_exit(&fdp->fd_lock);
 	return error;
+}
+
+int
+fd_install(struct file *fp, int minfd, bool cloexec, int *fdret)
+{
+	return fd_install_common(fp, minfd, cloexec, true, fdret);
+}
+
+int
+fd_install_move(struct file *fp, int minfd, bool cloexec, int *fdret)
+{
+	return fd_install_common(fp, minfd, cloexec, false, fdret);
 }
 
 int
@@ -603,15 +741,18 @@ fd_install_at(struct file *fp, int fd, bool cloexec)
 	file_hold(fp);
 	old = fd_set_slot(fdp, fd, fp, cloexec);
 	mutex_exit(&fdp->fd_lock);
-	if (old != NULL)
+	if (old != NULL) {
+		fd_light_sync(fdp);
 		file_rele(old);
+	}
 	return 0;
 }
 
 int
 fd_close(int fd)
 {
-	struct filedesc *fdp = fd_curtable();
+	struct lwp *l = curlwp();
+	struct filedesc *fdp = l->l_proc->p_fd;
 	struct file *fp = NULL;
 
 	mutex_enter(&fdp->fd_lock);
@@ -620,6 +761,7 @@ fd_close(int fd)
 	mutex_exit(&fdp->fd_lock);
 	if (fp == NULL)
 		return EBADF;
+	fd_light_sync_self(fdp, l);
 	file_rele(fp);
 	return 0;
 }

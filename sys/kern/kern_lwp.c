@@ -19,6 +19,7 @@
 
 static LIST_HEAD(, lwp) lwp_all;        /* [lwp_lock] */
 static kmutex_t lwp_lock;
+static unsigned lwp_nuser;              /* [a] lwps without LW_KTHREAD */
 
 struct kthread {
 	void (*kt_fn)(void *);
@@ -32,6 +33,7 @@ lwp_init(void)
 {
 	mutex_init(&lwp_lock);
 	LIST_INIT(&lwp_all);
+	lwp_nuser = 0;
 }
 
 /* A new lwp of p (referenced), on lwp_all, bound to no thread yet. */
@@ -47,6 +49,10 @@ lwp_alloc(struct proc *p, int flags, struct lwp **ret)
 	l->l_syscall = -1;
 	l->l_flags = flags;
 	l->l_lastcpu = cpu_hint();
+	/* A full barrier (lock prefix) before the lwp makes any call: see
+	 * fd_light_sync for the other side. */
+	if (!(flags & LW_KTHREAD))
+		__atomic_add_fetch(&lwp_nuser, 1, __ATOMIC_SEQ_CST);
 	mutex_enter(&lwp_lock);
 	LIST_INSERT_HEAD(&lwp_all, l, l_list);
 	mutex_exit(&lwp_lock);
@@ -58,12 +64,57 @@ void
 lwp_free(struct lwp *l)
 {
 	KASSERT(l->l_cpu == NULL);
+	KASSERT(l->l_fdlight == NULL);
 	mutex_enter(&lwp_lock);
 	LIST_REMOVE(l, l_list);
 	mutex_exit(&lwp_lock);
+	if (!(l->l_flags & LW_KTHREAD))
+		__atomic_sub_fetch(&lwp_nuser, 1, __ATOMIC_RELAXED);
 	lwp_cache_drop(l);
 	proc_rele(l->l_proc);
 	kmem_free(l, LWP_ALLOC_SIZE);
+}
+
+unsigned
+lwp_user_count(void)
+{
+	return __atomic_load_n(&lwp_nuser, __ATOMIC_RELAXED);
+}
+
+/*
+ * Wait until no lwp but the caller is inside a lockless descriptor lookup
+ * of fdp.  The caller has made its slot change visible (hyp_membarrier).
+ * Holding lwp_lock keeps the lwps from being freed meanwhile (a reader
+ * leaves its section before its call returns).  The wait gives up the
+ * caller's CPU: the reader may be waiting for a lock whose holder needs
+ * one.  Rare: only a close that races a lookup of the same table.
+ */
+void
+lwp_wait_fdlight(const void *fdp)
+{
+	struct lwp *self = curlwp(), *l;
+	bool blocked = false;
+	unsigned spins = 0;
+	hyp_i64 now;
+
+	mutex_enter(&lwp_lock);
+	LIST_FOREACH(l, &lwp_all, l_list) {
+		while (l != self && atomic_load(&l->l_fdlight) == fdp) {
+			if (!blocked && self != NULL && self->l_cpu != NULL) {
+				cpu_block(self);
+				blocked = true;
+			}
+			if (++spins < 1000) {
+				__asm__ volatile("pause" ::: "memory");
+				continue;
+			}
+			now = hyp_clock_ns(HYP_CLOCK_MONOTONIC);
+			(void)hyp_sleep_until(now + 20000);
+		}
+	}
+	mutex_exit(&lwp_lock);
+	if (blocked)
+		cpu_unblock(self);
 }
 
 /*

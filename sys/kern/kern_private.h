@@ -17,8 +17,8 @@
 
 /* --- kmem ---------------------------------------------------------------- */
 
-#define KMEM_NCLASSES 14
-#define KMEM_MAXCLASS 2048
+#define KMEM_NCLASSES 15
+#define KMEM_MAXCLASS 4096
 
 /*
  * One CPU's allocator cache: a free list per size class and the CPU's
@@ -68,6 +68,10 @@ int lwp_alloc(struct proc *p, int flags, struct lwp **ret);
 void lwp_free(struct lwp *l);
 void lwp_drop_all_caches(void);
 void lwp_init(void);
+/* Live lwps of host threads (kernel threads not counted); see fd_get_light. */
+unsigned lwp_user_count(void);
+/* Wait until no other lwp has l_fdlight == fdp (kern_descrip.c). */
+void lwp_wait_fdlight(const void *fdp);
 /* The shared sleep queues behind every lock (kern_lock.c). */
 void sleepq_init(void);
 void sleepq_fini(void);

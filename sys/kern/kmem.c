@@ -2,7 +2,11 @@
  * Kernel memory allocator.
  *
  * Small blocks (up to KMEM_MAXCLASS bytes) come from size classes carved
- * out of 64 KiB slabs taken from the host with hyp_malloc.  Free blocks are
+ * out of 64 KiB slabs taken from the host with hyp_malloc.  The largest
+ * class is the page (4 KiB, page-aligned: tmpfs data and radix nodes);
+ * its slabs are 2 MiB, so that a file's data costs the host one
+ * allocation (and, hosted, one huge-page fault) per 511 pages instead of
+ * a malloc with a header and a fault per page.  Free blocks are
  * kept on singly linked lists threaded through the blocks themselves:
  * one list per class per virtual CPU (no lock: only the lwp holding the
  * CPU touches it) in front of one global depot per class (kmem_lock).
@@ -13,8 +17,11 @@
  * between runs, host threads outside a system call) go to the depot.
  *
  * Slabs are never returned to the host before shutdown; kmem_fini frees
- * them all at once.  Large blocks go straight to hyp_malloc, each behind a
- * header that links it on a list so that shutdown can return them too.
+ * them all at once.  (So the memory of a large tmpfs file, once freed,
+ * stays with the kernel for reuse, up to the memory limit: the price of
+ * page allocation without a host call.)  Large blocks go straight to
+ * hyp_malloc, each behind a header that links it on a list so that
+ * shutdown can return them too.
  *
  * Every byte taken from the host counts against kern_cfg.mem_limit
  * (kmem_host, atomic); allocation fails with NULL past it.  Outstanding
@@ -29,6 +36,8 @@
 #include "kern_private.h"
 
 #define KMEM_SLAB_SIZE (64 * 1024)
+#define KMEM_PAGE_SIZE 4096
+#define KMEM_PAGE_SLAB_SIZE (2 * 1024 * 1024)
 
 struct kmem_freeblk {
 	struct kmem_freeblk *next;
@@ -52,7 +61,17 @@ CTASSERT(sizeof(struct kmem_large) % 16 == 0);
 
 static const unsigned kmem_class_size[KMEM_NCLASSES] = {
 	16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048,
+	KMEM_PAGE_SIZE,
 };
+CTASSERT(KMEM_MAXCLASS == KMEM_PAGE_SIZE);
+
+/* Bytes of a slab of class c. */
+static inline size_t
+kmem_slab_size(unsigned c)
+{
+	return kmem_class_size[c] == KMEM_PAGE_SIZE ? KMEM_PAGE_SLAB_SIZE :
+	    KMEM_SLAB_SIZE;
+}
 /* Class of a size, indexed by (size + 15) / 16; filled at init. */
 static uint8_t kmem_size2class[KMEM_MAXCLASS / 16 + 1];
 
@@ -65,6 +84,13 @@ static struct kmem_cpu kmem_cpus[MAXCPUS];
 static struct hyp_mutex kmem_lock;      /* protects everything below */
 #ifndef PITH_SAN
 static struct kmem_freeblk *kmem_depot[KMEM_NCLASSES];
+/*
+ * The newest slab of each class is carved lazily: blocks [carve, end) were
+ * never handed out, so a fresh slab's memory is first touched by its
+ * first user, not all at once when the slab arrives.
+ */
+static char *kmem_carve[KMEM_NCLASSES];
+static char *kmem_carve_end[KMEM_NCLASSES];
 static struct kmem_slab *kmem_slabs;
 #endif
 static struct kmem_large kmem_large_head;
@@ -254,29 +280,48 @@ kmem_slab_grow(unsigned c)
 {
 	struct kmem_slab *s;
 	unsigned bsize = kmem_class_size[c];
+	size_t ssize = kmem_slab_size(c);
 	char *p, *end;
 
-	s = kmem_host_alloc(KMEM_SLAB_SIZE, 4096);
+	s = kmem_host_alloc(ssize, 4096);
 	if (s == NULL)
 		return false;
 	s->ks_class = c;
 	s->ks_next = kmem_slabs;
 	kmem_slabs = s;
-	end = (char *)s + KMEM_SLAB_SIZE - bsize;
+	end = (char *)s + ssize - bsize;
 	/*
 	 * Blocks whose size is a multiple of the cache line start on a line,
 	 * so a structure padded to lines (struct lwp) never shares one with
-	 * another thread's.
+	 * another thread's; pages start on a page (the header costs the
+	 * slab's first page).
 	 */
 	p = (char *)(s + 1);
-	if (bsize % 64 == 0)
+	if (bsize == KMEM_PAGE_SIZE)
+		p = (char *)s + KMEM_PAGE_SIZE;
+	else if (bsize % 64 == 0)
 		p = (char *)s + roundup(sizeof(*s), 64);
-	for (; p <= end; p += bsize) {
-		struct kmem_freeblk *b = (struct kmem_freeblk *)p;
-		b->next = kmem_depot[c];
-		kmem_depot[c] = b;
-	}
+	kmem_carve[c] = p;
+	kmem_carve_end[c] = end + bsize;
 	return true;
+}
+
+/* A free block of class c from the depot or the carve region, or NULL.
+ * kmem_lock held. */
+static struct kmem_freeblk *
+kmem_depot_get(unsigned c)
+{
+	struct kmem_freeblk *b = kmem_depot[c];
+
+	if (b != NULL) {
+		kmem_depot[c] = b->next;
+		return b;
+	}
+	if (kmem_carve_end[c] - kmem_carve[c] < (ptrdiff_t)kmem_class_size[c])
+		return NULL;
+	b = (struct kmem_freeblk *)kmem_carve[c];
+	kmem_carve[c] += kmem_class_size[c];
+	return b;
 }
 
 static void *
@@ -285,12 +330,14 @@ kmem_alloc_slow(unsigned c, size_t size, struct kmem_cpu *kc)
 	struct kmem_freeblk *b;
 
 	hyp_mutex_enter(&kmem_lock);
-	if (kmem_depot[c] == NULL && !kmem_slab_grow(c)) {
-		hyp_mutex_exit(&kmem_lock);
-		return NULL;
+	b = kmem_depot_get(c);
+	if (b == NULL) {
+		if (!kmem_slab_grow(c)) {
+			hyp_mutex_exit(&kmem_lock);
+			return NULL;
+		}
+		b = kmem_depot_get(c);
 	}
-	b = kmem_depot[c];
-	kmem_depot[c] = b->next;
 	if (kc == NULL) {
 		kmem_depot_bytes += size;
 		kmem_depot_count++;
@@ -298,9 +345,10 @@ kmem_alloc_slow(unsigned c, size_t size, struct kmem_cpu *kc)
 		return b;
 	}
 	/* Refill the CPU's list with a batch while we hold the lock. */
-	for (unsigned i = 0; i < KMEM_BATCH && kmem_depot[c] != NULL; i++) {
-		struct kmem_freeblk *x = kmem_depot[c];
-		kmem_depot[c] = x->next;
+	for (unsigned i = 0; i < KMEM_BATCH; i++) {
+		struct kmem_freeblk *x = kmem_depot_get(c);
+		if (x == NULL)
+			break;
 		x->next = kc->kc_free[c];
 		kc->kc_free[c] = x;
 		kc->kc_nfree[c]++;
@@ -453,7 +501,7 @@ kmem_fini(void)
 	while (kmem_slabs != NULL) {
 		struct kmem_slab *s = kmem_slabs;
 		kmem_slabs = s->ks_next;
-		kmem_host_free(s, KMEM_SLAB_SIZE);
+		kmem_host_free(s, kmem_slab_size(s->ks_class));
 	}
 	while (kmem_large_head.kl_next != &kmem_large_head) {
 		struct kmem_large *h = kmem_large_head.kl_next;
@@ -461,6 +509,8 @@ kmem_fini(void)
 		kmem_host_free(h, h->kl_size + sizeof(*h));
 	}
 	memset(kmem_depot, 0, sizeof(kmem_depot));
+	memset(kmem_carve, 0, sizeof(kmem_carve));
+	memset(kmem_carve_end, 0, sizeof(kmem_carve_end));
 #endif
 	memset(kmem_cpus, 0, sizeof(kmem_cpus));
 	kmem_depot_bytes = 0;

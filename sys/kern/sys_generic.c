@@ -307,9 +307,10 @@ sys_fstat(int fd, struct stat *ust)
 {
 	struct file *fp;
 	struct stat st;
+	struct lwp *light;
 	int error;
 
-	error = fd_get(fd, &fp);
+	error = fd_get_light(fd, &fp, &light);
 	if (error)
 		return -error;
 	/* Every fo_stat fills the whole structure. */
@@ -317,7 +318,7 @@ sys_fstat(int fd, struct stat *ust)
 		error = fp->f_ops->fo_stat(fp, &st);
 	else
 		memset(&st, 0, sizeof(st));
-	file_rele(fp);
+	fd_put_light(fp, light);
 	if (error == 0)
 		error = copyout(&st, ust, sizeof(st));
 	return -error;

@@ -84,6 +84,7 @@ extern const struct fileops vn_pathops;
 extern const struct fileops vn_chrops;
 /* The vnode of fd (referenced), EBADF; path ok: O_PATH allowed. */
 int vn_getfile(int fd, bool pathok, struct file **fpp, struct vnode **vpp);
+/* On success the file takes over the caller's reference to vp. */
 int vn_open_vnode(struct vnode *vp, int flags, struct file **fpp);
 void vn_stat_fill(const struct vattr *va, struct stat *st);
 int vn_stat(struct vnode *vp, struct stat *st);

@@ -19,8 +19,9 @@
  * component.  It is dropped before crossing into a mount, because the
  * mount list lock comes first in the lock order.
  *
- * The path is copied into a small buffer, and into a PATH_MAX one only
- * when it is long or a symlink has to be spliced in.
+ * The path is copied into a small buffer on the stack, and into a PATH_MAX
+ * one from kmem only when it is long or a symlink has to be spliced in:
+ * so a buffer is the caller's exactly when its size is NAMEI_SMALL.
  *
  * Only references are held between walks, never locks: a concurrent rename
  * can move a directory while we walk through it, with the same effect as
@@ -35,10 +36,11 @@
 struct namestate {
 	struct nameidata *ns_nd;
 	char *ns_buf;                   /* the path left to walk */
-	size_t ns_bufsize;              /* NAMEI_SMALL or PATH_MAX */
+	size_t ns_bufsize;              /* NAMEI_SMALL (stack) or PATH_MAX */
 	char *ns_link;                  /* PATH_MAX: symlink text, lazily */
 	struct vnode *ns_root;          /* process root, borrowed for the call */
-	struct vnode *ns_dvp;           /* referenced current directory */
+	struct vnode *ns_dvp;           /* current directory: referenced, */
+	bool ns_borrowed;               /* ... or the borrowed root */
 	struct mount *ns_locked;        /* whose mnt_nslock we hold (reader) */
 	int ns_nlinks;
 };
@@ -59,6 +61,40 @@ nd_fini(struct nameidata *nd)
 	nd_done(nd);
 	if (nd->nd_flags & ND_OWNCRED)
 		cred_free(nd->nd_cred);
+}
+
+/*
+ * An absolute path starts at the process root without a reference of its
+ * own (the root is borrowed for the whole call), which saves a vref and a
+ * vrele per lookup.  ns_take_dvp hands ns_dvp on referenced either way;
+ * ns_drop_dvp lets it go.
+ */
+static void
+ns_set_root(struct namestate *ns)
+{
+	ns->ns_dvp = ns->ns_root;
+	ns->ns_borrowed = true;
+}
+
+static struct vnode *
+ns_take_dvp(struct namestate *ns)
+{
+	struct vnode *vp = ns->ns_dvp;
+
+	if (ns->ns_borrowed)
+		vref(vp);
+	ns->ns_borrowed = false;
+	ns->ns_dvp = NULL;
+	return vp;
+}
+
+static void
+ns_drop_dvp(struct namestate *ns)
+{
+	if (!ns->ns_borrowed)
+		vrele(ns->ns_dvp);
+	ns->ns_borrowed = false;
+	ns->ns_dvp = NULL;
 }
 
 static void
@@ -135,7 +171,7 @@ vn_lookup_dotdot(struct namestate *ns, const struct componentname *cn,
 		/* The covered vnode lives while the mount does, and the
 		 * mount lives while we hold its root. */
 		vref(mp->mnt_covered);
-		vrele(dvp);
+		ns_drop_dvp(ns);
 		dvp = ns->ns_dvp = mp->mnt_covered;
 	}
 	ns_lock(ns, dvp->v_mount);
@@ -159,6 +195,16 @@ vn_lookup_one(struct namestate *ns, const struct componentname *cn,
 	return dvp->v_op->vop_lookup(dvp, cn, vpp);
 }
 
+/* A walk's buffer goes: kmem's if PATH_MAX, else the caller's stack. */
+static void
+namei_buf_free(char *buf, size_t size)
+{
+	if (size == PATH_MAX)
+		kmem_free(buf, size);
+	else
+		KASSERT(size == NAMEI_SMALL);
+}
+
 /* Move the walk into a PATH_MAX buffer (for a symlink splice). */
 static int
 vn_bigbuf(struct namestate *ns, const char **restp)
@@ -172,7 +218,7 @@ vn_bigbuf(struct namestate *ns, const char **restp)
 	if (nbuf == NULL)
 		return ENOMEM;
 	memcpy(nbuf, ns->ns_buf, ns->ns_bufsize);
-	kmem_free(ns->ns_buf, ns->ns_bufsize);
+	namei_buf_free(ns->ns_buf, ns->ns_bufsize);
 	ns->ns_buf = nbuf;
 	ns->ns_bufsize = PATH_MAX;
 	*restp = nbuf + off;
@@ -215,9 +261,8 @@ vn_follow(struct namestate *ns, struct vnode *vp, const char *rest,
 	memmove(ns->ns_buf + len, rest, restlen + 1);
 	memcpy(ns->ns_buf, ns->ns_link, len);
 	if (ns->ns_buf[0] == '/') {
-		vrele(ns->ns_dvp);
-		vref(ns->ns_root);
-		ns->ns_dvp = ns->ns_root;
+		ns_drop_dvp(ns);
+		ns_set_root(ns);
 	}
 	*newp = ns->ns_buf;
 	return 0;
@@ -243,12 +288,11 @@ vn_walk_end_dir(struct namestate *ns)
 	nd->nd_cn.cn_name = nd->nd_name;
 	nd->nd_cn.cn_namelen = 0;
 	nd->nd_name[0] = '\0';
-	nd->nd_vp = ns->ns_dvp;
+	nd->nd_vp = ns_take_dvp(ns);
 	if (nd->nd_flags & ND_WANTPARENT) {
-		vref(ns->ns_dvp);
-		nd->nd_dvp = ns->ns_dvp;
+		vref(nd->nd_vp);
+		nd->nd_dvp = nd->nd_vp;
 	}
-	ns->ns_dvp = NULL;
 }
 
 static int
@@ -295,15 +339,13 @@ vn_walk(struct namestate *ns, char *p)
 			nd->nd_last = kind;
 			nd->nd_trailslash = trail;
 			if (nd->nd_flags & ND_NOLAST) {
-				nd->nd_dvp = ns->ns_dvp;
-				ns->ns_dvp = NULL;
+				nd->nd_dvp = ns_take_dvp(ns);
 				return 0;
 			}
 		}
 		error = vn_lookup_one(ns, &cn, kind, &vp);
 		if (error == ENOENT && islast && (nd->nd_flags & ND_WANTPARENT)) {
-			nd->nd_dvp = ns->ns_dvp;
-			ns->ns_dvp = NULL;
+			nd->nd_dvp = ns_take_dvp(ns);
 			return 0;
 		}
 		if (error)
@@ -327,21 +369,21 @@ vn_walk(struct namestate *ns, char *p)
 			nd->nd_trailslash = trail;
 			nd->nd_last = kind;
 			if (nd->nd_flags & ND_WANTPARENT)
-				nd->nd_dvp = ns->ns_dvp;
+				nd->nd_dvp = ns_take_dvp(ns);
 			else
-				vrele(ns->ns_dvp);
-			ns->ns_dvp = NULL;
+				ns_drop_dvp(ns);
 			return 0;
 		}
-		vrele(ns->ns_dvp);
+		ns_drop_dvp(ns);
 		ns->ns_dvp = vp;
 		p = next;
 	}
 }
 
 /*
- * Walk the path in buf (bufsize bytes of kmem, consumed: freed here) from
- * startdir (consumed reference; NULL or ignored for absolute paths).
+ * Walk the path in buf (consumed: freed here if it is PATH_MAX bytes of
+ * kmem; a NAMEI_SMALL one is the caller's stack) from startdir (consumed
+ * reference; NULL or ignored for absolute paths).
  */
 static int
 namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
@@ -359,20 +401,20 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	ns.ns_link = NULL;
 	ns.ns_locked = NULL;
 	ns.ns_nlinks = 0;
+	ns.ns_borrowed = false;
 	ns.ns_root = proc_root_borrow();
 	if (ns.ns_root == NULL) {
 		/* The process was released while this call was in flight. */
 		if (startdir != NULL)
 			vrele(startdir);
-		kmem_free(buf, bufsize);
+		namei_buf_free(buf, bufsize);
 		nd_done(nd);
 		return ENOENT;
 	}
 	if (buf[0] == '/') {
 		if (startdir != NULL)
 			vrele(startdir);
-		vref(ns.ns_root);
-		ns.ns_dvp = ns.ns_root;
+		ns_set_root(&ns);
 	} else {
 		ns.ns_dvp = startdir;
 	}
@@ -388,10 +430,10 @@ namei_buf(struct vnode *startdir, char *buf, size_t bufsize,
 	}
 	ns_unlock(&ns);
 	if (ns.ns_dvp != NULL)
-		vrele(ns.ns_dvp);
+		ns_drop_dvp(&ns);
 	if (ns.ns_link != NULL)
 		kmem_free(ns.ns_link, PATH_MAX);
-	kmem_free(ns.ns_buf, ns.ns_bufsize);
+	namei_buf_free(ns.ns_buf, ns.ns_bufsize);
 	if (error)
 		nd_done(nd);
 	return error;
@@ -437,35 +479,40 @@ vn_startdir(int dirfd, bool emptyok, struct vnode **vpp)
 	return 0;
 }
 
-/* Copy a user path into a small buffer, or a PATH_MAX one if long. */
+/* Copy a user path into small (NAMEI_SMALL bytes, the caller's), or a
+ * PATH_MAX buffer from kmem if it is long. */
 static int
-namei_copyin(const char *upath, char **bufp, size_t *sizep)
+namei_copyin(const char *upath, char *small, char **bufp, size_t *sizep)
 {
-	size_t size = NAMEI_SMALL;
 	char *buf;
 	int error;
 
-	for (;;) {
-		buf = kmem_alloc(size);
-		if (buf == NULL)
-			return ENOMEM;
-		error = copyinstr(upath, buf, size, NULL);
-		if (error == 0) {
-			*bufp = buf;
-			*sizep = size;
-			return 0;
-		}
-		kmem_free(buf, size);
-		if (error != ENAMETOOLONG || size == PATH_MAX)
-			return error;
-		size = PATH_MAX;
+	error = copyinstr(upath, small, NAMEI_SMALL, NULL);
+	if (error == 0) {
+		*bufp = small;
+		*sizep = NAMEI_SMALL;
+		return 0;
 	}
+	if (error != ENAMETOOLONG)
+		return error;
+	buf = kmem_alloc(PATH_MAX);
+	if (buf == NULL)
+		return ENOMEM;
+	error = copyinstr(upath, buf, PATH_MAX, NULL);
+	if (error) {
+		kmem_free(buf, PATH_MAX);
+		return error;
+	}
+	*bufp = buf;
+	*sizep = PATH_MAX;
+	return 0;
 }
 
 int
 namei_at(int dirfd, const char *upath, struct nameidata *nd)
 {
 	struct vnode *start = NULL;
+	char small[NAMEI_SMALL];
 	size_t size;
 	char *buf;
 	int error;
@@ -473,17 +520,17 @@ namei_at(int dirfd, const char *upath, struct nameidata *nd)
 	nd->nd_vp = nd->nd_dvp = NULL;
 	if (upath == NULL)
 		return EFAULT;
-	error = namei_copyin(upath, &buf, &size);
+	error = namei_copyin(upath, small, &buf, &size);
 	if (error)
 		return error;
 	if (buf[0] == '\0' && !(nd->nd_flags & ND_EMPTYPATH)) {
-		kmem_free(buf, size);
+		namei_buf_free(buf, size);
 		return ENOENT;
 	}
 	if (buf[0] != '/') {
 		error = vn_startdir(dirfd, buf[0] == '\0', &start);
 		if (error) {
-			kmem_free(buf, size);
+			namei_buf_free(buf, size);
 			return error;
 		}
 	}

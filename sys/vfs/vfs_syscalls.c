@@ -151,6 +151,8 @@ again:
 			goto out;
 	}
 	error = vn_open_vnode(vp, flags, fpp);
+	if (error == 0)
+		nd.nd_vp = NULL;        /* the file has its reference now */
 out:
 	nd_fini(&nd);
 	return error;
@@ -165,9 +167,12 @@ sys_openat(int dirfd, const char *path, int flags, mode_t mode)
 	error = vn_open_path(dirfd, path, flags, mode, &fp);
 	if (error)
 		return -error;
-	error = fd_install(fp, 0, (flags & O_CLOEXEC) != 0, &fd);
-	file_rele(fp);
-	return error ? -error : fd;
+	error = fd_install_move(fp, 0, (flags & O_CLOEXEC) != 0, &fd);
+	if (error) {
+		file_rele(fp);
+		return -error;
+	}
+	return fd;
 }
 
 long

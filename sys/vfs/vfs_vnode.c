@@ -11,9 +11,10 @@
  * vrele use compare-and-swap.  A vnode whose count drops to zero without
  * the bit stays in the table, idle, so that a path looked up again finds
  * it without asking the file system to rebuild it; vcache_get revives it.
- * Only code holding vcache_lock frees a vnode, and only at count zero, and
- * nobody can raise a zero count without that lock: so an idle vnode cannot
- * be revived and freed at once.  When the table holds more than
+ * Only code holding vcache_lock kills a vnode, by a compare-and-swap of
+ * its count from zero (idle) or from its last reference to VREF_DEAD, and
+ * a zero count is raised only by a CAS that fails on DEAD: so an idle
+ * vnode cannot be revived and freed at once.  When the table holds more than
  * VCACHE_MAXVNODES vnodes, making a new one first sweeps part of the
  * table with a clock hand, reclaiming idle vnodes (no counter of idle
  * vnodes is kept: it would be one more shared cache line per vrele).  Unmount
@@ -31,6 +32,24 @@
  * lock and calls the file system's vfs_loadvnode (which may take its own
  * locks).  Others finding a loading vnode wait on vcache_cv.  Vnodes are
  * allocated inside a struct vnode_impl that carries this private state.
+ *
+ * Lookups with a hint (vcache_get_hint: the file system's pointer to the
+ * vnode it last loaded for a node) take no lock at all when the hint is
+ * good, which saves the cache lock's two atomic operations per path
+ * component.  Three rules make that safe:
+ *  - vnode memory is type-stable: a freed vnode goes on vcache_freelist
+ *    and is only ever reused as a vnode, returned to kmem at shutdown;
+ *    so a stale hint still points at a vnode, never at other data;
+ *  - a vnode that is being reclaimed or is free carries VREF_DEAD in its
+ *    count, set by compare-and-swap from the last reference (or from
+ *    zero, for an idle one) under vcache_lock: so "count without DEAD"
+ *    means "live", and a reference is taken by CAS from such a value;
+ *  - after taking it, the hint must still name this vnode: the hint is
+ *    set only after a successful load and cleared in vop_reclaim, so a
+ *    reused vnode now loading, or one loaded for another file, fails the
+ *    check and the reference is dropped again.
+ * A loader whose load fails waits for such a transient reference to go
+ * before it frees the placeholder.
  */
 #include "vfs/vfs_impl.h"
 
@@ -38,7 +57,8 @@
 #define VI_DYING 0x2            /* being reclaimed; still in the table */
 
 #define VREF_NOCACHE 0x80000000u
-#define VREF_MASK 0x7fffffffu
+#define VREF_DEAD 0x40000000u   /* being reclaimed, or free */
+#define VREF_MASK 0x3fffffffu
 /*
  * Idle vnodes kept: 1/2048 of the kernel's memory limit in count (about
  * 1/16 of it in memory), at least 65536 -- 131072 at the default 256 MiB,
@@ -64,6 +84,8 @@ static size_t vcache_mask;              /* [C] buckets - 1 */
 static size_t vcache_n;                 /* [C] vnodes in the table */
 static size_t vcache_hand;              /* [C] sweep position */
 static size_t vcache_ndying;            /* [C] VI_DYING vnodes in the table */
+/* Freed vnodes, for reuse as vnodes only (see above). */
+static struct vdoomhead vcache_freelist;        /* [C] */
 
 #define VCACHE_MINSIZE 1024
 static void vcache_sweep(struct vdoomhead *doomed);
@@ -99,6 +121,7 @@ vcache_init(void)
 		LIST_INIT(&vcache_tab[i]);
 	vcache_mask = VCACHE_MINSIZE - 1;
 	vcache_n = 0;
+	LIST_INIT(&vcache_freelist);
 	vcache_maxvnodes = MAX((size_t)VCACHE_MINVNODES, kern_cfg.mem_limit / 2048);
 }
 
@@ -109,6 +132,11 @@ vcache_fini(void)
 		kprintf("vfs: %zu vnodes leaked at shutdown\n", vcache_n);
 	kmem_free(vcache_tab, (vcache_mask + 1) * sizeof(*vcache_tab));
 	vcache_tab = NULL;
+	while (!LIST_EMPTY(&vcache_freelist)) {
+		struct vnode_impl *vi = LIST_FIRST(&vcache_freelist);
+		LIST_REMOVE(vi, vi_doomed);
+		kmem_free(vi, sizeof(*vi));
+	}
 	cv_destroy(&vcache_cv);
 	mutex_destroy(&vcache_lock);
 }
@@ -152,11 +180,81 @@ vcache_find(struct mount *mp, uint64_t key)
 	return NULL;
 }
 
+/* Put a dead vnode on the free list; vcache_lock held. */
 static void
 vnode_free(struct vnode *vp)
 {
+	KASSERT(mutex_owned(&vcache_lock));
+	KASSERT(atomic_load(&vp->v_refcnt) & VREF_DEAD);
 	mutex_destroy(&vp->v_lock);
-	kmem_free(VI(vp), sizeof(struct vnode_impl));
+	LIST_INSERT_HEAD(&vcache_freelist, VI(vp), vi_doomed);
+}
+
+/*
+ * A vnode for (mp, key) with one reference, not yet published; vcache_lock
+ * held.  A reused one is cleared field by field: its count stays DEAD
+ * until the final store, so a stale hint's CAS never sees it half made.
+ */
+static struct vnode_impl *
+vnode_alloc(struct mount *mp, uint64_t key)
+{
+	struct vnode_impl *vi = LIST_FIRST(&vcache_freelist);
+	struct vnode *vp;
+
+	KASSERT(mutex_owned(&vcache_lock));
+	if (vi != NULL) {
+		LIST_REMOVE(vi, vi_doomed);
+	} else {
+		vi = kmem_alloc(sizeof(*vi));
+		if (vi == NULL)
+			return NULL;
+		vi->vi_vnode.v_refcnt = VREF_DEAD;
+	}
+	vp = &vi->vi_vnode;
+	/* Zero all but the count, which a stale hint's CAS may be reading. */
+	memset(vi, 0, offsetof(struct vnode_impl, vi_vnode.v_refcnt));
+	memset((char *)vi + offsetof(struct vnode_impl, vi_vnode.v_refcnt) +
+	    sizeof(vp->v_refcnt), 0, sizeof(*vi) -
+	    offsetof(struct vnode_impl, vi_vnode.v_refcnt) -
+	    sizeof(vp->v_refcnt));
+	vp->v_mount = mp;
+	vp->v_key = key;
+	mutex_init(&vp->v_lock);
+	vi->vi_flags = VI_LOADING;
+	atomic_store(&vp->v_refcnt, 1);
+	return vi;
+}
+
+/*
+ * Free a placeholder whose load failed (out of the table; we hold its one
+ * reference).  A lookup with a stale hint may hold a passing reference:
+ * it drops it without vcache_lock, so wait for that unlocked.
+ */
+static void
+vnode_kill_placeholder(struct vnode *vp)
+{
+	unsigned one = 1;
+
+	while (!atomic_cas(&vp->v_refcnt, &one, VREF_DEAD)) {
+		one = 1;
+		__asm__ volatile("pause" ::: "memory");
+	}
+	mutex_enter(&vcache_lock);
+	vnode_free(vp);
+	mutex_exit(&vcache_lock);
+}
+
+/* A reference to vp unless it is dead (being reclaimed, or free). */
+static bool
+vnode_tryref(struct vnode *vp)
+{
+	unsigned c = atomic_load(&vp->v_refcnt);
+
+	while (!(c & VREF_DEAD)) {
+		if (atomic_cas(&vp->v_refcnt, &c, c + 1))
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -175,14 +273,39 @@ vcache_remove(struct vnode *vp)
 int
 vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp)
 {
+	return vcache_get_hint(mp, key, NULL, vpp);
+}
+
+/*
+ * The lock-free path is described at the top of the file.  Under the
+ * lock, a non-NULL hint is a vnode still in the table (the file system
+ * clears it in vop_reclaim, before vnode_reclaim takes the lock to remove
+ * the vnode), possibly loading or dying, which the checks below handle
+ * like any other.
+ */
+int
+vcache_get_hint(struct mount *mp, uint64_t key, struct vnode *const *hint,
+    struct vnode **vpp)
+{
 	struct vdoomhead doomed = LIST_HEAD_INITIALIZER;
 	struct vnode_impl *vi;
 	struct vnode *vp;
 	int error;
 
+	if (hint != NULL && (vp = atomic_load(hint)) != NULL &&
+	    vnode_tryref(vp)) {
+		if (__predict_true(atomic_load(hint) == vp)) {
+			KASSERT(vp->v_key == key && vp->v_mount == mp);
+			*vpp = vp;
+			return 0;
+		}
+		vrele(vp);
+	}
 	mutex_enter(&vcache_lock);
 again:
-	vp = vcache_find(mp, key);
+	vp = hint != NULL ? atomic_load(hint) : NULL;
+	if (vp == NULL || vp->v_key != key || vp->v_mount != mp)
+		vp = vcache_find(mp, key);
 	if (vp != NULL) {
 		if (VI(vp)->vi_flags & (VI_LOADING | VI_DYING)) {
 			cv_wait(&vcache_cv, &vcache_lock);
@@ -193,17 +316,12 @@ again:
 		*vpp = vp;
 		return 0;
 	}
-	vi = kmem_zalloc(sizeof(*vi));
+	vi = vnode_alloc(mp, key);
 	if (vi == NULL) {
 		mutex_exit(&vcache_lock);
 		return ENOMEM;
 	}
 	vp = &vi->vi_vnode;
-	vp->v_mount = mp;
-	vp->v_key = key;
-	vp->v_refcnt = 1;
-	mutex_init(&vp->v_lock);
-	vi->vi_flags = VI_LOADING;
 	if (vcache_n - vcache_ndying >= VCACHE_MAXVNODES)
 		vcache_sweep(&doomed);
 	if (vcache_n >= vcache_mask + 1)
@@ -226,7 +344,7 @@ again:
 	cv_broadcast(&vcache_cv);
 	mutex_exit(&vcache_lock);
 	if (error) {
-		vnode_free(vp);
+		vnode_kill_placeholder(vp);
 		return error;
 	}
 	*vpp = vp;
@@ -274,8 +392,8 @@ vnode_reclaim(struct vnode *vp)
 	vcache_ndying--;
 	mp->mnt_nvnodes--;
 	cv_broadcast(&vcache_cv);       /* lookups waiting for it to go */
-	mutex_exit(&vcache_lock);
 	vnode_free(vp);
+	mutex_exit(&vcache_lock);
 }
 
 /* Reclaim a list of dying vnodes. */
@@ -294,8 +412,11 @@ vnode_reclaim_list(struct vdoomhead *doomed)
 static bool
 vcache_takeidle(struct vnode *vp, struct vdoomhead *doomed)
 {
-	if (atomic_load(&vp->v_refcnt) != 0 ||
-	    (VI(vp)->vi_flags & (VI_LOADING | VI_DYING)))
+	unsigned zero = 0;
+
+	/* The CAS loses to a lookup reviving it through a hint. */
+	if ((VI(vp)->vi_flags & (VI_LOADING | VI_DYING)) ||
+	    !atomic_cas(&vp->v_refcnt, &zero, VREF_DEAD))
 		return false;
 	vcache_doom(vp);
 	LIST_INSERT_HEAD(doomed, VI(vp), vi_doomed);
@@ -356,10 +477,23 @@ vcache_nocache(struct vnode *vp)
 static void
 vrele_last(struct vnode *vp)
 {
+	unsigned old;
+
 	mutex_enter(&vcache_lock);
-	if ((atomic_dec_uint_nv(&vp->v_refcnt) & VREF_MASK) != 0) {
-		mutex_exit(&vcache_lock);
-		return;
+	old = atomic_load(&vp->v_refcnt);
+	for (;;) {
+		KASSERT((old & VREF_MASK) > 0 && !(old & VREF_DEAD));
+		if ((old & VREF_MASK) > 1) {
+			/* A hinted lookup took a reference meanwhile. */
+			if (atomic_cas(&vp->v_refcnt, &old, old - 1)) {
+				mutex_exit(&vcache_lock);
+				return;
+			}
+			continue;
+		}
+		if (atomic_cas(&vp->v_refcnt, &old,
+		    VREF_DEAD | (old & VREF_NOCACHE)))
+			break;
 	}
 	vcache_doom(vp);
 	mutex_exit(&vcache_lock);
@@ -372,7 +506,7 @@ vrele(struct vnode *vp)
 	unsigned old = atomic_load(&vp->v_refcnt);
 
 	for (;;) {
-		KASSERT((old & VREF_MASK) > 0);
+		KASSERT((old & VREF_MASK) > 0 && !(old & VREF_DEAD));
 		if (old == (1 | VREF_NOCACHE) || vp->v_op == NULL) {
 			vrele_last(vp);
 			return;

@@ -23,12 +23,6 @@ vn_rdonly(struct vnode *vp)
 	return (vp->v_mount->mnt_flags & MS_RDONLY) != 0;
 }
 
-/* struct stat's type bits for each vnode type (fstat is a hot path). */
-static const mode_t vn_type_ifmt[] = {
-	[VNON] = 0, [VREG] = S_IFREG, [VDIR] = S_IFDIR, [VLNK] = S_IFLNK,
-	[VCHR] = S_IFCHR, [VBLK] = S_IFBLK, [VFIFO] = S_IFIFO,
-	[VSOCK] = S_IFSOCK,
-};
 
 void
 vn_stat_fill(const struct vattr *va, struct stat *st)
@@ -40,8 +34,7 @@ vn_stat_fill(const struct vattr *va, struct stat *st)
 	st->__st_reserved[0] = st->__st_reserved[1] = st->__st_reserved[2] = 0;
 	st->st_ino = va->va_ino;
 	st->st_nlink = va->va_nlink;
-	st->st_mode = ((unsigned)va->va_type < nitems(vn_type_ifmt) ?
-	    vn_type_ifmt[va->va_type] : 0) | (va->va_mode & ALLPERMS);
+	st->st_mode = vtype_ifmt(va->va_type) | (va->va_mode & ALLPERMS);
 	st->st_uid = va->va_uid;
 	st->st_gid = va->va_gid;
 	st->st_rdev = va->va_rdev;
@@ -59,6 +52,8 @@ vn_stat(struct vnode *vp, struct stat *st)
 	struct vattr va;
 	int error;
 
+	if (vp->v_op->vop_stat != NULL)
+		return vp->v_op->vop_stat(vp, st);
 	error = vp->v_op->vop_getattr(vp, &va);
 	if (error)
 		return error;
@@ -449,8 +444,9 @@ vn_getfile(int fd, bool pathok, struct file **fpp, struct vnode **vpp)
 }
 
 /*
- * Make an open file of vp (the caller keeps its reference; the file takes
- * its own).  Permissions, O_TRUNC and the rest are the caller's job.
+ * Make an open file of vp.  On success the file takes over the caller's
+ * reference (one vref and vrele fewer per open); on failure the caller
+ * keeps it.  Permissions, O_TRUNC and the rest are the caller's job.
  */
 int
 vn_open_vnode(struct vnode *vp, int flags, struct file **fpp)
@@ -481,9 +477,5 @@ vn_open_vnode(struct vnode *vp, int flags, struct file **fpp)
 	    vp->v_type != VLNK) {
 		return ENXIO;
 	}
-	vref(vp);
-	error = file_alloc(ops, vp, fflag, fpp);
-	if (error)
-		vrele(vp);
-	return error;
+	return file_alloc(ops, vp, fflag, fpp);
 }

@@ -28,6 +28,19 @@
 
 enum vtype { VNON, VREG, VDIR, VLNK, VCHR, VBLK, VFIFO, VSOCK };
 
+/* struct stat's file-type bits for a vnode type. */
+static inline mode_t
+vtype_ifmt(enum vtype t)
+{
+	static const mode_t ifmt[] = {
+		[VNON] = 0, [VREG] = S_IFREG, [VDIR] = S_IFDIR,
+		[VLNK] = S_IFLNK, [VCHR] = S_IFCHR, [VBLK] = S_IFBLK,
+		[VFIFO] = S_IFIFO, [VSOCK] = S_IFSOCK,
+	};
+
+	return (unsigned)t < sizeof(ifmt) / sizeof(ifmt[0]) ? ifmt[t] : 0;
+}
+
 struct vattr {
 	enum vtype va_type;
 	mode_t va_mode;                 /* permission bits incl. suid/sgid/sticky */
@@ -112,6 +125,12 @@ struct vnodeops {
 	int (*vop_readlink)(struct vnode *vp, struct uio *uio);
 	/* Fill every field of *va (it is not cleared first: fstat path). */
 	int (*vop_getattr)(struct vnode *vp, struct vattr *va);
+	/*
+	 * Optional, fstat's fast path: fill every field of *st (padding
+	 * included) exactly as vop_getattr and vn_stat_fill would, without
+	 * the struct vattr in between.  NULL: the VFS uses vop_getattr.
+	 */
+	int (*vop_stat)(struct vnode *vp, struct stat *st);
 	/* Set the fields named by mask (VA_*).  VA_SIZE truncates/extends.
 	 * The file system updates ctime itself when anything changes. */
 	int (*vop_setattr)(struct vnode *vp, const struct vattr *va, int mask);
@@ -159,6 +178,15 @@ void vrele(struct vnode *vp);
  * calling mp's vfs_loadvnode to build it if it is not in memory.
  */
 int vcache_get(struct mount *mp, uint64_t key, struct vnode **vpp);
+/*
+ * The same, looking first at *hint: a file system's record of the vnode
+ * it last loaded for key, which it sets when vfs_loadvnode succeeds and
+ * clears (if still that vnode) in vop_reclaim.  Read under the cache's
+ * lock, so a vnode found there cannot be freed meanwhile; a stale or NULL
+ * hint falls back to the table.  Saves the hash walk's cache misses.
+ */
+int vcache_get_hint(struct mount *mp, uint64_t key, struct vnode *const *hint,
+    struct vnode **vpp);
 
 struct statfs;
 

@@ -46,12 +46,58 @@ same(const unsigned char *a, const unsigned char *b, size_t n)
 	return true;
 }
 
+/*
+ * copyinstr against strlen and a byte copy: strings of length 0..40 at
+ * each alignment, with limits below, at and above what they need, and
+ * strings ending right before a page boundary (the 8-byte head load must
+ * not be taken there).
+ */
+static bool
+copyinstr_one(const char *s, size_t len, size_t limit)
+{
+	static char kbuf[64];
+	size_t done = 0;
+	int error;
+
+	memset(kbuf, 'X', sizeof(kbuf));
+	error = copyinstr(s, kbuf, limit, &done);
+	if (len + 1 <= limit)
+		return error == 0 && done == len + 1 &&
+		    memcmp(kbuf, s, len + 1) == 0;
+	return error == ENAMETOOLONG && done == limit &&
+	    memcmp(kbuf, s, limit) == 0;
+}
+
+static bool
+copyinstr_all(void)
+{
+	static char page[3 * 4096] __attribute__((aligned(4096)));
+	char *s;
+	bool good = true;
+
+	for (size_t len = 0; len <= 40; len++) {
+		for (size_t al = 0; al < 8; al++) {
+			s = page + 64 + al;
+			memset(s, 'a', len);
+			s[len] = '\0';
+			for (size_t lim = 1; lim <= 48; lim++)
+				good &= copyinstr_one(s, len, lim);
+			/* Ending at the last bytes of a page. */
+			s = page + 2 * 4096 - 1 - len;
+			memset(s, 'b', len);
+			s[len] = '\0';
+			good &= copyinstr_one(s, len, 64);
+		}
+	}
+	return good;
+}
+
 int
 pith_unittest_main(void)
 {
 	bool good;
 
-	kprintf("1..5\n");
+	kprintf("1..6\n");
 	good = true;
 	for (size_t n = 0; n <= 1100 && good; n += (n < 80 ? 1 : 37)) {
 		for (size_t off = 0; off < 8; off++) {
@@ -98,5 +144,6 @@ pith_unittest_main(void)
 	char buf[8];
 	ok(strlcpy(buf, "truncated", sizeof(buf)) == 9 &&
 	    strcmp(buf, "truncat") == 0, "strlcpy truncates and counts");
+	ok(copyinstr_all(), "copyinstr at every length, alignment and limit");
 	return t_fail != 0;
 }

@@ -95,6 +95,13 @@ struct tmpfs_node {
 	uint64_t tn_size;                       /* [n] */
 	struct timespec tn_atime, tn_mtime, tn_ctime, tn_btime; /* [n] */
 	struct tmpfs_node *tn_hnext;            /* [m] inode hash chain */
+	struct tmpfs_node **tn_hprevp;          /* [m] what points at us */
+	/*
+	 * The vnode last loaded for this node, a hint for vcache_get_hint
+	 * (see there): set when a load succeeds, cleared by that vnode's
+	 * reclaim, both under tm_lock; read under vcache_lock.
+	 */
+	struct vnode *tn_vnode;                 /* [m,a] */
 	/*
 	 * Vnodes attached to this node.  Usually 0 or 1, but a vnode being
 	 * reclaimed (already out of the vnode cache) can overlap with a new

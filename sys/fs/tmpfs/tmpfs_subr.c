@@ -34,6 +34,17 @@ tmpfs_inohash_bucket(const struct tmpfs_mount *tm, uint64_t ino)
 	return (size_t)(h >> 32) & (tm->tm_inohashsize - 1);
 }
 
+/* Put tn at the head of the chain *head.  tm_lock held. */
+static void
+tmpfs_inohash_insert(struct tmpfs_node **head, struct tmpfs_node *tn)
+{
+	tn->tn_hnext = *head;
+	if (tn->tn_hnext != NULL)
+		tn->tn_hnext->tn_hprevp = &tn->tn_hnext;
+	tn->tn_hprevp = head;
+	*head = tn;
+}
+
 /* Double the inode hash; failure just leaves a longer chain.  tm_lock held. */
 static void
 tmpfs_inohash_grow(struct tmpfs_mount *tm)
@@ -53,8 +64,7 @@ tmpfs_inohash_grow(struct tmpfs_mount *tm)
 			size_t b = tmpfs_inohash_bucket(tm, tn->tn_ino);
 
 			next = tn->tn_hnext;
-			tn->tn_hnext = nt[b];
-			nt[b] = tn;
+			tmpfs_inohash_insert(&nt[b], tn);
 		}
 	}
 	kmem_free(old, oldsize * sizeof(*old));
@@ -116,8 +126,7 @@ tmpfs_node_alloc(struct tmpfs_mount *tm, enum vtype type, mode_t mode,
 	if (tm->tm_nodes > tm->tm_inohashsize)
 		tmpfs_inohash_grow(tm);
 	b = tmpfs_inohash_bucket(tm, tn->tn_ino);
-	tn->tn_hnext = tm->tm_inohash[b];
-	tm->tm_inohash[b] = tn;
+	tmpfs_inohash_insert(&tm->tm_inohash[b], tn);
 	mutex_exit(&tm->tm_lock);
 	*ret = tn;
 	return 0;
@@ -150,16 +159,15 @@ void
 tmpfs_node_unhash_free(struct tmpfs_node *tn)
 {
 	struct tmpfs_mount *tm = tn->tn_mount;
-	struct tmpfs_node **pp;
 
+	/* Unlinked from its neighbours, not found by a walk: a walk would
+	 * start with a cache miss on the bucket for every file removed. */
 	mutex_enter(&tm->tm_lock);
 	KASSERT(tn->tn_nvnodes == 0);
-	pp = &tm->tm_inohash[tmpfs_inohash_bucket(tm, tn->tn_ino)];
-	while (*pp != tn) {
-		KASSERT(*pp != NULL);
-		pp = &(*pp)->tn_hnext;
-	}
-	*pp = tn->tn_hnext;
+	KASSERT(*tn->tn_hprevp == tn);
+	*tn->tn_hprevp = tn->tn_hnext;
+	if (tn->tn_hnext != NULL)
+		tn->tn_hnext->tn_hprevp = tn->tn_hprevp;
 	tm->tm_nodes--;
 	mutex_exit(&tm->tm_lock);
 	tmpfs_node_free(tn);

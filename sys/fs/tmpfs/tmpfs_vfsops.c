@@ -322,11 +322,12 @@ tmpfs_loadvnode(struct mount *mp, struct vnode *vp, uint64_t key)
 		return ENOENT;
 	}
 	tn->tn_nvnodes++;
-	mutex_exit(&tm->tm_lock);
 	vp->v_op = &tmpfs_vnodeops;
 	vp->v_type = tn->tn_type;
 	vp->v_data = tn;
 	vp->v_rdev = tn->tn_rdev;
+	atomic_store(&tn->tn_vnode, vp);
+	mutex_exit(&tm->tm_lock);
 	return 0;
 }
 

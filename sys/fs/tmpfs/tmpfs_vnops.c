@@ -33,7 +33,7 @@ tmpfs_lookup(struct vnode *dvp, const struct componentname *cn,
 {
 	struct tmpfs_node *dn = VP_TO_TN(dvp);
 	struct tmpfs_dirent *de;
-	uint64_t ino;
+	struct tmpfs_node *tn;
 
 	if (dn->tn_type != VDIR)
 		return ENOTDIR;
@@ -43,17 +43,18 @@ tmpfs_lookup(struct vnode *dvp, const struct componentname *cn,
 	    cn->cn_name[1] == '.' && dn->tn_dir.td_parentvp != NULL))
 		return ENOENT;
 	if (cn->cn_namelen == 1 && cn->cn_name[0] == '.') {
-		ino = dn->tn_ino;
+		tn = dn;
 	} else if (cn->cn_namelen == 2 && cn->cn_name[0] == '.' &&
 	    cn->cn_name[1] == '.') {
-		ino = dn->tn_dir.td_parent->tn_ino;
+		tn = dn->tn_dir.td_parent;
 	} else {
 		de = tmpfs_dir_lookup(dn, cn->cn_name, cn->cn_namelen);
 		if (de == NULL)
 			return ENOENT;
-		ino = de->de_node->tn_ino;
+		tn = de->de_node;
 	}
-	return vcache_get(dvp->v_mount, ino, vpp);
+	/* tn lives while its name does: the namespace lock is held. */
+	return vcache_get_hint(dvp->v_mount, tn->tn_ino, &tn->tn_vnode, vpp);
 }
 
 /*
@@ -436,6 +437,46 @@ tmpfs_getattr(struct vnode *vp, struct vattr *va)
 	return 0;
 }
 
+/* tmpfs_getattr_copy and vn_stat_fill in one, for fstat. */
+static void
+tmpfs_stat_copy(struct vnode *vp, struct tmpfs_node *tn, struct stat *st)
+{
+	st->st_dev = vp->v_mount->mnt_dev;
+	st->st_ino = tn->tn_ino;
+	st->st_nlink = tn->tn_nlink;
+	st->st_mode = vtype_ifmt(tn->tn_type) | (tn->tn_mode & ALLPERMS);
+	st->st_uid = tn->tn_uid;
+	st->st_gid = tn->tn_gid;
+	st->__pad0 = 0;
+	st->st_rdev = tn->tn_rdev;
+	st->st_size = (long)tn->tn_size;
+	st->st_blksize = TMPFS_PAGE_SIZE;
+	st->st_blocks = tn->tn_type == VREG ? (long)(tn->tn_file.tf_npages *
+	    (TMPFS_PAGE_SIZE / 512)) : 0;
+	st->st_atim = tn->tn_atime;
+	st->st_mtim = tn->tn_mtime;
+	st->st_ctim = tn->tn_ctime;
+	st->__st_reserved[0] = st->__st_reserved[1] = st->__st_reserved[2] = 0;
+}
+
+/* As tmpfs_getattr, into a struct stat. */
+static int
+tmpfs_stat(struct vnode *vp, struct stat *st)
+{
+	struct tmpfs_node *tn = VP_TO_TN(vp);
+	unsigned gen;
+
+	if (tmpfs_node_read_begin(tn, &gen)) {
+		tmpfs_stat_copy(vp, tn, st);
+		if (tmpfs_node_read_end(tn, gen))
+			return 0;
+	}
+	tmpfs_node_lock(tn);
+	tmpfs_stat_copy(vp, tn, st);
+	tmpfs_node_unlock(tn);
+	return 0;
+}
+
 /*
  * As Linux: truncate(2) alone changes mtime and ctime only when the size
  * changes; any other attribute change sets ctime (to va_ctime if given).
@@ -584,6 +625,9 @@ tmpfs_reclaim(struct vnode *vp)
 	KASSERT(tn->tn_nvnodes > 0);
 	tn->tn_nvnodes--;
 	vp->v_data = NULL;
+	/* Before vnode_reclaim frees vp: see vcache_get_hint. */
+	if (tn->tn_vnode == vp)
+		atomic_store(&tn->tn_vnode, NULL);
 	unlinked = tn->tn_nlink == 0 && tn->tn_nvnodes == 0;
 	lastroot = tm->tm_dying && tn == tm->tm_root;
 	mutex_exit(&tm->tm_lock);
@@ -600,6 +644,7 @@ tmpfs_reclaim(struct vnode *vp)
 
 const struct vnodeops tmpfs_vnodeops = {
 	.vop_lookup = tmpfs_lookup,
+	.vop_stat = tmpfs_stat,
 	.vop_create = tmpfs_create,
 	.vop_symlink = tmpfs_symlink,
 	.vop_link = tmpfs_link,
