@@ -1,13 +1,11 @@
-#!/bin/sh
+#!/bin/bash
 # The anykernel check: the kernel object reaches its host only through
 # hypercalls, and none of its names can collide with an application's or
 # libc's.  Runs on the normal build (sanitizer builds add their runtime's
 # symbols by design).
 BUILD=${BUILD:-build}
 K=$BUILD/kernel.o
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
+. "$(dirname "$0")/tap.sh"
 notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
 echo "1..6"

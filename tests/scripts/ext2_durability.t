@@ -18,8 +18,7 @@ DEBUGFS=/usr/sbin/debugfs
 TRIALS=${DURABILITY_TRIALS:-6}
 per=4
 total=$((1 + TRIALS * per))
-n=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
+. "$(dirname "$0")/tap.sh"
 notok() { n=$((n + 1)); echo "not ok $n - $1"; }
 
 echo "1..$total"

@@ -12,10 +12,7 @@ T=$BUILD/tests/sys/ext2_test.t
 MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+. "$(dirname "$0")/tap.sh"
 
 variants=("" "-b 1024" "-b 2048" "-b 4096" "-I 128" "-I 256"
 	"-O ^dir_index,^resize_inode" "-r 0")

@@ -20,10 +20,7 @@ BUILD=${BUILD:-build}
 T=$BUILD/tests/sys/ext4_test.t
 MKE2FS=/usr/sbin/mke2fs
 DEBUGFS=/usr/sbin/debugfs
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
+. "$(dirname "$0")/tap.sh"
 check() { if eval "$2"; then ok "$1"; else notok "$1"; return 1; fi; }
 
 variants=("" "-b 1024" "-b 2048" "-I 128" "-I 512" "-O ^metadata_csum,uninit_bg"

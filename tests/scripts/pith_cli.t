@@ -8,11 +8,7 @@ PITH=$PWD/$BUILD/pith
 MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 if [ ! -x $MKE2FS ] || [ ! -x $E2FSCK ] || [ ! -x "$PITH" ]; then
 	echo "1..0 # SKIP e2fsprogs or $BUILD/pith missing"

@@ -10,11 +10,7 @@ MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
 PLAN=22
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$(dirname "$0")/tap.sh"
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
 [ -x "$PITH" ] || skip_all "$BUILD/pith not built"

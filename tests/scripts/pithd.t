@@ -9,52 +9,15 @@ PITHD=$PWD/$BUILD/pithd
 CT=$PWD/$BUILD/tests/client/client_test
 MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-# Number a client's "ok - x" lines into our TAP stream.
-client() {
-	local prefix=$1 line; shift
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "$prefix: ${line#ok - }" ;;
-		"not ok - "*) notok "$prefix: ${line#not ok - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <("$@" 2>&1; echo "exit $?")
-}
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/pithd.sh"
 
 if [ ! -x "$PITHD" ] || [ ! -x "$CT" ]; then
 	echo "1..0 # SKIP $BUILD/pithd or client_test not built"
 	exit 0
 fi
-W=$(mktemp -d /tmp/pithd_t.XXXXXX)
-chmod 711 "$W"
-SPID=
-cleanup() {
-	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
-	[ $fail = 0 ] || sed 's/^/# log: /' "$W/log"
-	rm -rf "$W"
-}
-trap cleanup EXIT
-S=$W/sock/p.sock
+pithd_workdir pithd_t
 
-start() {
-	"$PITHD" --foreground --socket "$S" "$@" 2>>"$W/log" &
-	SPID=$!
-	for i in $(seq 100); do [ -S "$S" ] && return 0; sleep 0.05; done
-	return 1
-}
-stop() {
-	kill -TERM $SPID
-	wait $SPID
-	local st=$?
-	SPID=
-	return $st
-}
 # The kernel's memory once no client is left (the server's SIGUSR1 line).
 kmem() {
 	local line

@@ -9,31 +9,17 @@ BUILD=${BUILD:-build}
 PITHD=$PWD/$BUILD/pithd
 PITH=$PWD/$BUILD/pith
 CT=$PWD/$BUILD/tests/client/client_test
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/pithd.sh"
 
 if [ ! -x "$PITHD" ] || [ ! -x "$CT" ] || [ ! -x "$PITH" ]; then
 	echo "1..0 # SKIP $BUILD/pithd, pith or client_test not built"
 	exit 0
 fi
-W=$(mktemp -d /tmp/pithd_faults_t.XXXXXX)
-SPID=
-cleanup() {
-	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
-	[ $fail = 0 ] || tail -20 "$W/log" | sed 's/^/# log: /'
-	rm -rf "$W"
-}
-trap cleanup EXIT
-S=$W/sock/p.sock
+pithd_workdir pithd_faults_t
 export PITH_SERVER=$S
 
-"$PITHD" --foreground --ncpus 1 --socket "$S" 2>>"$W/log" &
-SPID=$!
-for i in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
-check "server starts" test -S "$S"
+check "server starts" start --ncpus 1
 
 kmem() {	# the kernel's memory once no client is left
 	local line

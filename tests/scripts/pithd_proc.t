@@ -10,39 +10,20 @@ PITHD=$PWD/$BUILD/pithd
 PITH=$PWD/$BUILD/pith
 SHIM=$PWD/$BUILD/libpithshim.so
 CT=$PWD/$BUILD/tests/client/client_test
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
-client() {
-	local prefix=$1 line; shift
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "$prefix: ${line#ok - }" ;;
-		"not ok - "*) notok "$prefix: ${line#not ok - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <("$@" 2>&1; echo "exit $?")
-}
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/pithd.sh"
 
 if [ ! -x "$PITHD" ] || [ ! -x "$PITH" ] || [ ! -f "$SHIM" ] || [ ! -x "$CT" ]; then
 	echo "1..0 # SKIP $BUILD/pithd, pith, libpithshim.so or client_test not built"
 	exit 0
 fi
-W=$(mktemp -d /tmp/pithd_proc_t.XXXXXX)
-chmod 711 "$W"
-SPID=
+pithd_workdir pithd_proc_t
 BG=
 cleanup() {
 	[ -n "$BG" ] && kill -9 $BG 2>/dev/null
-	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
-	[ $fail = 0 ] || sed 's/^/# log: /' "$W/log"
-	rm -rf "$W"
+	pithd_cleanup
 }
 trap cleanup EXIT
-S=$W/sock/p.sock
 export PITH_SERVER=$S
 
 start() {

@@ -10,21 +10,8 @@ PITHD=$PWD/$BUILD/pithd
 PITH=$PWD/$BUILD/pith
 LOAD=$PWD/$BUILD/pithload
 BB=/bin/busybox
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
-client() {
-	local prefix=$1 line; shift
-	while IFS= read -r line; do
-		case $line in
-		"ok - "*) ok "$prefix: ${line#ok - }" ;;
-		"not ok - "*) notok "$prefix: ${line#not ok - }" ;;
-		"#"*) echo "$line" ;;
-		esac
-	done < <("$@" 2>&1; echo "exit $?")
-}
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/pithd.sh"
 
 if [ ! -x "$PITHD" ] || [ ! -x "$PITH" ] || [ ! -x "$LOAD" ]; then
 	echo "1..0 # SKIP $BUILD/pithd, pith or pithload not built"
@@ -38,16 +25,7 @@ if [ ! -x $BB ] || ! file -L $BB 2>/dev/null | grep -q 'statically linked'; then
 	echo "1..0 # SKIP no static $BB (apt-get install busybox-static)"
 	exit 0
 fi
-W=$(mktemp -d /tmp/pithd_static_t.XXXXXX)
-chmod 711 "$W"
-SPID=
-cleanup() {
-	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
-	[ $fail = 0 ] || sed 's/^/# log: /' "$W/log"
-	rm -rf "$W"
-}
-trap cleanup EXIT
-S=$W/sock/p.sock
+pithd_workdir pithd_static_t
 export PITH_SERVER=$S
 if ! musl-gcc -static -O2 -o "$W/st" tests/static/static_test.c; then
 	echo "1..0 # SKIP musl-gcc cannot build a static program"
@@ -59,10 +37,7 @@ if ! "$LOAD" $BB true 2>/dev/null; then
 	exit 0
 fi
 
-"$PITHD" --foreground --socket "$S" 2>>"$W/log" &
-SPID=$!
-for i in $(seq 100); do [ -S "$S" ] && break; sleep 0.05; done
-check "server starts" test -S "$S"
+check "server starts" start
 
 # out NAME EXPECTED CMD...: CMD through pith exec prints EXPECTED.
 out() {

@@ -8,42 +8,17 @@ BUILD=${BUILD:-build}
 PITHD=$PWD/$BUILD/pithd
 PITH=$PWD/$BUILD/pith
 SHIM=$PWD/$BUILD/libpithshim.so
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; }
-check() { local what=$1; shift; if "$@"; then ok "$what"; else notok "$what"; fi; }
+. "$(dirname "$0")/tap.sh"
+. "$(dirname "$0")/pithd.sh"
 
 if [ ! -x "$PITHD" ] || [ ! -x "$PITH" ] || [ ! -f "$SHIM" ]; then
 	echo "1..0 # SKIP $BUILD/pithd, pith or libpithshim.so not built"
 	exit 0
 fi
-W=$(mktemp -d /tmp/shim_t.XXXXXX)
-chmod 711 "$W"
-SPID=
-cleanup() {
-	[ -n "$SPID" ] && kill -9 $SPID 2>/dev/null
-	[ $fail = 0 ] || sed 's/^/# log: /' "$W/log"
-	rm -rf "$W"
-}
-trap cleanup EXIT
-S=$W/sock/p.sock
+pithd_workdir shim_t
 H=$W/host
 mkdir "$H"
 
-start() {
-	"$PITHD" --foreground --socket "$S" "$@" 2>>"$W/log" &
-	SPID=$!
-	for i in $(seq 100); do [ -S "$S" ] && return 0; sleep 0.05; done
-	return 1
-}
-stop() {
-	kill -TERM $SPID
-	wait $SPID
-	local st=$?
-	SPID=
-	return $st
-}
 
 # pex CMD: CMD in sh through the shim, R=/pith.  hst CMD: on the host.
 pex() { R=/pith timeout 60 "$PITH" exec --server "$S" -- sh -c "$1" 2>&1; }
