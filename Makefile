@@ -310,6 +310,7 @@ $(BUILD)/bench/%: bench/%.c $(LIBA)
 # The main job: build, then boot a kernel in a program and show what it did.
 run: all
 	$(BUILD)/examples/hello
+	sh examples/image.sh $(BUILD)
 
 tests: $(TBINS)
 
