@@ -8,6 +8,9 @@
 #       a `fuse2fs` mount (the time includes `fusermount -u`);
 #   out of the image: `pith cp -r` against `debugfs -R rdump` and
 #       against `cp -r` out of a read-only `fuse2fs` mount;
+#   through FUSE: `cp -r` into and out of a `pith mount` against the same
+#       through `fuse2fs` (pith mount runs in the foreground and its exit
+#       after `fusermount -u`, when the image is written, is waited for);
 #
 # and the peak memory (max RSS) of `pith cp -r` into the image.
 #
@@ -44,7 +47,8 @@ if [ ! -x "$PITH" ] || [ ! -x $MKE2FS ] || [ ! -x $DEBUGFS ]; then
 	say "skipped: needs $PITH and e2fsprogs"
 	for f in "ext2 in: vs mke2fs -d" "ext2 in: vs e2cp" \
 	    "ext2 in: vs fuse2fs cp -r" "ext2 out: vs debugfs rdump" \
-	    "ext2 out: vs fuse2fs cp -r" "ext2 pith cp -r peak RSS"; do
+	    "ext2 out: vs fuse2fs cp -r" "ext2 pith cp -r peak RSS" \
+	    "ext2 pith mount in: vs fuse2fs" "ext2 pith mount out: vs fuse2fs"; do
 		printf 'SKIP\t%s\tneeds %s and e2fsprogs\n' "$f" "$PITH"
 	done
 	exit 0
@@ -100,8 +104,10 @@ base=/tmp
 W=$(mktemp -d $base/pith-ext2bench-XXXXXX)
 MNT=$W/mnt
 mkdir -p "$MNT"
+PMPID=
 cleanup() {
 	mountpoint -q "$MNT" 2>/dev/null && fusermount -u "$MNT"
+	[ -n "$PMPID" ] && wait $PMPID 2>/dev/null
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -175,6 +181,38 @@ fi
 if [ $fuse_ok = 0 ]; then
 	printf 'SKIP\text2 in: vs fuse2fs cp -r\t%s\n' "$fuse_why"
 	printf 'SKIP\text2 out: vs fuse2fs cp -r\t%s\n' "$fuse_why"
+	printf 'SKIP\text2 pith mount in: vs fuse2fs\t%s\n' "$fuse_why"
+	printf 'SKIP\text2 pith mount out: vs fuse2fs\t%s\n' "$fuse_why"
+fi
+
+# pithmount [-r] IMG: `pith mount -f` on $MNT in the background ($PMPID);
+# 0 once mounted.  pithumount: unmount and wait for the process to end.
+pithmount() {
+	"$PITH" mount -f "$@" "$MNT" 2>>"$W/pithmount.log" &
+	PMPID=$!
+	for i in $(seq 200); do
+		mountpoint -q "$MNT" && return 0
+		kill -0 $PMPID 2>/dev/null || return 1
+		sleep 0.02
+	done
+	return 1
+}
+pithumount() { fusermount3 -u "$MNT" 2>/dev/null || fusermount -u "$MNT"; wait $PMPID; }
+if [ $fuse_ok = 1 ]; then
+	$MKE2FS $MKFS_OPTS "$W/pmnt.img" $IMGSIZE >/dev/null
+	t0=$(start)
+	if pithmount "$W/pmnt.img"; then
+		cp -r "$TREE" "$MNT/t"
+		pithumount
+		t_pmnt_in=$(since "$t0")
+		say "cp -r into pith mount: $t_pmnt_in s"
+		figure "ext2 pith mount in: vs fuse2fs" "$t_pmnt_in" "$t_fuse_in" s
+	else
+		say "pith mount rows skipped: pith mount failed ($(tail -1 "$W/pithmount.log"))"
+		printf 'SKIP\text2 pith mount in: vs fuse2fs\tpith mount failed\n'
+		printf 'SKIP\text2 pith mount out: vs fuse2fs\tpith mount failed\n'
+	fi
+	rm -f "$W/pmnt.img"
 fi
 
 # --- out of the image (the one pith filled) -------------------------------
@@ -209,6 +247,17 @@ if [ $fuse_ok = 1 ]; then
 		figure "ext2 out: vs fuse2fs cp -r" "$t_pith_out" "$t_fuse_out" s
 	fi
 	rm -rf "$W/out-fuse"
+	t0=$(start)
+	if [ -n "$t_pmnt_in" ] && pithmount -r "$W/pith.img"; then
+		cp -r "$MNT/t" "$W/out-pmnt"
+		pithumount
+		t_pmnt_out=$(since "$t0")
+		say "cp -r out of pith mount: $t_pmnt_out s"
+		figure "ext2 pith mount out: vs fuse2fs" "$t_pmnt_out" "$t_fuse_out" s
+	elif [ -n "$t_pmnt_in" ]; then
+		printf 'SKIP\text2 pith mount out: vs fuse2fs\tpith mount -r failed\n'
+	fi
+	rm -rf "$W/out-pmnt"
 fi
 
 if [ -s "$W/rss" ]; then	# the largest of the runs
