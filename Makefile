@@ -204,11 +204,11 @@ MCFLAGS := -std=gnu11 $(OPT) -g -fno-pic -fno-pie -mcmodel=small \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-common $(WARN) \
 	-Iinclude -Iplatform/metal
 METALOBJS := $(patsubst platform/metal/%.c,$(METAL)/%.o,$(wildcard platform/metal/*.c)) \
-	$(METAL)/boot.o
-$(METAL)/%.o: platform/metal/%.c platform/metal/metal.h include/pith/hyp.h
+	$(patsubst platform/metal/%.S,$(METAL)/%.o,$(wildcard platform/metal/*.S))
+$(METAL)/%.o: platform/metal/%.c platform/metal/metal.h platform/metal/uproc.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/boot.o: platform/metal/boot.S
+$(METAL)/%.o: platform/metal/%.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
@@ -217,7 +217,13 @@ $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
 $(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld
 	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
 	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
-metal: $(METAL)/pith.elf
+# build/metal/pith-kernel.elf: the same without the self-test; it runs the
+# static Linux program given as multiboot module 0 (QEMU -initrd) in user
+# mode (platform/metal/README.md).
+$(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld
+	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(KERNEL)
+metal: $(METAL)/pith.elf $(METAL)/pith-kernel.elf
 .PHONY: metal
 # --- end of bare metal ----------------------------------------------------
 
