@@ -214,15 +214,24 @@ $(METAL)/%.o: platform/metal/%.S
 $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld
-	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
-	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
+# Each image is linked twice: the second link adds the symbol table for
+# panic backtraces (platform/metal/mksyms.sh), which moves no text.
+METALLD = $(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	-T platform/metal/metal.ld
+define metal_link
+	$(METALLD) -o $@.pass1 $(1)
+	NM=$(NM) sh platform/metal/mksyms.sh $@.pass1 >$@.syms.S
+	$(CC) -c $@.syms.S -o $@.syms.o
+	$(METALLD) -o $@ $(1) $@.syms.o
+	@rm -f $@.pass1 $@.syms.S $@.syms.o
+endef
+$(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(METAL)/selftest.o $(KERNEL))
 # build/metal/pith-kernel.elf: the same without the self-test; it runs the
 # static Linux program given as multiboot module 0 (QEMU -initrd) in user
 # mode (platform/metal/README.md).
-$(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld
-	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
-	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(KERNEL)
+$(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(KERNEL))
 metal: $(METAL)/pith.elf $(METAL)/pith-kernel.elf
 .PHONY: metal
 # --- end of bare metal ----------------------------------------------------

@@ -104,8 +104,8 @@ else
 	notok "NULL dereference: status $st" "$(tail -3 "$out")"
 fi
 boot "selftest=panic"
-if [ "$st" -eq 1 ] && grep -q 'metal: panic' "$out"; then
-	ok "hyp_panic: reported, QEMU status 1"
+if [ "$st" -eq 1 ] && grep -q 'metal: panic' "$out" && grep -q '<main+[0-9]*>' "$out"; then
+	ok "hyp_panic: reported with a symbolic backtrace, QEMU status 1"
 else
 	notok "hyp_panic: status $st" "$(tail -3 "$out")"
 fi
