@@ -467,7 +467,10 @@ uproc_doom(struct uproc *p, int st)
 		return;
 	p->up_exiting = 1;
 	p->up_status = st;
+	/* Wake its threads that wait here, so that they see the mark. */
 	futex_wake_proc(p);
+	(void)sched_wakeq(&p->up_waitq, -1);
+	(void)sched_wakeq(&p->up_vforkq, -1);
 }
 
 void

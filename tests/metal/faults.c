@@ -2,12 +2,14 @@
  * Bare-metal fault test, by argv[1]: "null" reads address 0, "exec" jumps
  * into a data page, "ud" runs an invalid instruction, "oom" mallocs until
  * malloc fails (then exits 1 with a message), "stack" recurses deeply
- * (the stack grows on demand; exits 0).  The first three must end the
- * program by a signal with a diagnostic on the console.
+ * (the stack grows on demand; exits 0), "badptr" hands write(2) an
+ * unmapped buffer.  "null", "exec", "ud" and "badptr" must end the
+ * program by a signal with a diagnostic on the console, never the kernel.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static volatile int *volatile nullp;
 static unsigned char code[16] = { 0xc3 };       /* ret, in .data */
@@ -50,6 +52,10 @@ main(int argc, char **argv)
 			memset(p, 1, 1 << 20);
 			mib++;
 		}
+	}
+	if (strcmp(what, "badptr") == 0) {
+		write(1, (const void *)0x10000000ul, 16);
+		return 0;
 	}
 	if (strcmp(what, "stack") == 0) {
 		printf("deep %d\n", deep(4000) >= 0);

@@ -33,7 +33,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..14"
+echo "1..15"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -135,6 +135,13 @@ if [ "$status" = "signal 4" ] && grep -q 'killed by SIGILL: invalid opcode' "$ou
 	ok "invalid instruction: SIGILL, status signal 4"
 else
 	notok "invalid instruction: status '$status'" "$(show)"
+fi
+
+run faults '-- faults badptr'
+if [ "$status" = "signal 11" ] && grep -q 'system call given a bad address 0x00000000100000[0-9a-f][0-9a-f]' "$out"; then
+	ok "a system call given an unmapped buffer: the program dies, the kernel lives"
+else
+	notok "bad pointer to write: status '$status'" "$(show)"
 fi
 
 run faults '-- faults oom' 32M
