@@ -400,10 +400,26 @@ uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
 	u64 size;
 	int error, i;
 
-	if (p->up_nthreads > 1)
-		return EAGAIN;          /* documented limit: no exec from threads */
+	if (p->up_execer != NULL)
+		return EAGAIN;          /* another thread is already exec'ing */
 	if ((error = exec_read_file(path, &img, &size)) != 0)
 		return error;
+	/*
+	 * The other threads end as they next head for user mode (futex and
+	 * wait4 sleepers are woken for it); this one waits for them.
+	 */
+	if (p->up_nthreads > 1) {
+		p->up_execer = ut;
+		futex_wake_proc(p);
+		(void)sched_wakeq(&p->up_waitq, -1);
+		while (p->up_nthreads > 1 && !p->up_exiting)
+			(void)sched_sleepq(&p->up_execq, 0);
+		p->up_execer = NULL;
+		if (p->up_exiting) {
+			mem_free(img, size);
+			return EINTR;
+		}
+	}
 	error = elf_load(img, size, path, argv, argc, envp, envc, &vm, &ei);
 	mem_free(img, size);
 	if (error != 0)
@@ -471,6 +487,7 @@ uproc_doom(struct uproc *p, int st)
 	futex_wake_proc(p);
 	(void)sched_wakeq(&p->up_waitq, -1);
 	(void)sched_wakeq(&p->up_vforkq, -1);
+	(void)sched_wakeq(&p->up_execq, -1);
 }
 
 void
@@ -494,6 +511,8 @@ uproc_exit(int status, int group)
 	}
 	if (--p->up_nthreads == 0)
 		uproc_reap_self(p);
+	else if (p->up_execer != NULL)
+		(void)sched_wakeq(&p->up_execq, -1);
 	/* From here the thread is a plain kernel thread on its way out. */
 	fxsave(ut->ut_fpu);
 	sched_set_uctx(sched_curthread(), NULL);
@@ -677,6 +696,8 @@ uproc_return_check(struct trapframe *tf)
 	}
 	if (ut->ut_proc->up_exiting)
 		uproc_exit(ut->ut_proc->up_status, 1);
+	if (ut->ut_proc->up_execer != NULL && ut->ut_proc->up_execer != ut)
+		uproc_exit(0, 0);
 }
 
 /* --- futexes ---------------------------------------------------------------------- */

@@ -98,6 +98,8 @@ struct uproc {
 	int up_status;                  /* wait status once exiting */
 	int up_zombie;                  /* every thread gone */
 	int up_vfork_done;
+	struct uthread *up_execer;      /* execve waits for the other threads */
+	struct waitq up_execq;
 	struct waitq up_waitq;          /* wait4 of this process's children */
 	struct waitq up_vforkq;         /* the vfork parent */
 	u64 up_sigact[NSIG];            /* handlers as set (never called) */

@@ -2,10 +2,12 @@
  * Bare-metal fork/exec/wait test.  The child program (CHILD, built first)
  * is embedded and written to /tmp/child; then: fork + _exit(7) + wait4,
  * fork + execve of the child with arguments, vfork + execve, a pipe from
- * a forked child to its parent, posix_spawn, and wait with no children.
+ * a forked child to its parent, posix_spawn, execve from a process with
+ * a second thread (spinning in user mode), and wait with no children.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,6 +19,14 @@ __asm__(".section .rodata\n.globl child_img\nchild_img:\n.incbin \"" CHILD "\"\n
     ".globl child_end\nchild_end:\n.previous\n");
 extern const char child_img[], child_end[];
 extern char **environ;
+
+static void *
+spin(void *arg)
+{
+	for (;;)
+		;
+	return arg;
+}
 
 #define CHECK(c) do { if (!(c)) { printf("FAIL line %d: %s (errno %d)\n", __LINE__, #c, errno); return 1; } } while (0)
 
@@ -93,6 +103,20 @@ main(void)
 	CHECK(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == 11);
 	printf("child killed by signal 11\n");
+
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, spin, NULL) != 0)
+			_exit(98);
+		execve("/tmp/child", cargv, cenv);
+		_exit(99);
+	}
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
+	printf("execve with a second thread: child exited 5\n");
 
 	CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD);
 	printf("forkexec ok\n");
