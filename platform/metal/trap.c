@@ -88,6 +88,31 @@ pic_init(void)
 	outb(PIC2 + 1, 0xff);
 }
 
+/*
+ * SMEP where the CPU has it: ring 0 never runs code from a user page, so
+ * a kernel jump through a corrupt pointer faults instead of running what
+ * the program put there.  (Not SMAP: the kernel reads user memory
+ * directly.)
+ */
+static void
+smep_enable(void)
+{
+	u32 a, b, c, d;
+	u64 cr4;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	    : "a"(0), "c"(0));
+	if (a < 7)
+		return;
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	    : "a"(7), "c"(0));
+	if ((b & (1u << 7)) == 0)
+		return;
+	__asm__ volatile("movq %%cr4, %0" : "=r"(cr4));
+	cr4 |= 1ul << 20;
+	__asm__ volatile("movq %0, %%cr4" :: "r"(cr4));
+}
+
 void
 trap_init(void)
 {
@@ -120,6 +145,7 @@ trap_init(void)
 	wrmsr(MSR_LSTAR, (u64)(uintptr)metal_syscall_entry);
 	/* Clear TF, DF, IF, IOPL, NT and AC on entry, as Linux does. */
 	wrmsr(MSR_SFMASK, 0x47700);
+	smep_enable();
 	pic_init();
 }
 

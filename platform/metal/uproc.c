@@ -589,9 +589,10 @@ uproc_kill(long pid, long sig, int thread)
 
 	if (sig < 0 || sig >= NSIG)
 		return -EINVAL;
+	p = NULL;
 	if (thread) {
-		p = NULL;
-		for (p = uproc_all; p != NULL && thread; p = p->up_allnext)
+		/* tkill/tgkill: the process of that thread. */
+		for (p = uproc_all; p != NULL; p = p->up_allnext)
 			for (t = p->up_threads; t != NULL; t = t->ut_next)
 				if (t->ut_tid == pid)
 					goto found;
