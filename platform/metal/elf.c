@@ -132,6 +132,24 @@ elf_check(const u8 *img, u64 size, u64 *lo, u64 *hi)
 	return 0;
 }
 
+/* The union of the protections of every load segment touching page a. */
+static int
+seg_prot_at(const u8 *img, u64 bias, u64 a)
+{
+	const struct elf64_ehdr *eh = (const void *)img;
+	const struct elf64_phdr *ph = (const void *)(img + eh->e_phoff);
+	int i, prot = 0;
+
+	for (i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
+		if (PG_DOWN(ph[i].p_vaddr + bias) <= a &&
+		    a < PG_UP(ph[i].p_vaddr + bias + ph[i].p_memsz))
+			prot |= phdr_prot(&ph[i]);
+	}
+	return prot;
+}
+
 static int
 elf_segments(struct vmspace *vm, const u8 *img, u64 bias)
 {
@@ -154,19 +172,57 @@ elf_segments(struct vmspace *vm, const u8 *img, u64 bias)
 			if (error != 0)
 				return error;
 		}
+		/*
+		 * As Linux maps whole file pages: the file bytes before the
+		 * segment in its first page come along (they hold the ELF and
+		 * program headers of binaries that load none explicitly).
+		 */
+		if (((ph[i].p_vaddr - ph[i].p_offset) & (PAGE_SIZE - 1)) == 0) {
+			u64 lead = ph[i].p_offset & (PAGE_SIZE - 1);
+
+			error = vms_copyout(vm, ph[i].p_vaddr + bias - lead,
+			    img + ph[i].p_offset - lead, lead);
+			if (error != 0)
+				return error;
+		}
+	}
+	/* The segments' own bytes last, so that they win over leads. */
+	for (i = 0; i < eh->e_phnum; i++) {
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
 		error = vms_copyout(vm, ph[i].p_vaddr + bias, img + ph[i].p_offset,
 		    ph[i].p_filesz);
 		if (error != 0)
 			return error;
 	}
 	for (i = 0; i < eh->e_phnum; i++) {
+		u64 lo, hi;
+
 		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
 			continue;
-		error = vms_protect(vm, PG_DOWN(ph[i].p_vaddr + bias),
-		    PG_UP(ph[i].p_vaddr + bias + ph[i].p_memsz) -
-		    PG_DOWN(ph[i].p_vaddr + bias), phdr_prot(&ph[i]));
-		if (error != 0)
+		lo = PG_DOWN(ph[i].p_vaddr + bias);
+		hi = PG_UP(ph[i].p_vaddr + bias + ph[i].p_memsz);
+		if ((error = vms_protect(vm, lo, hi - lo, phdr_prot(&ph[i]))) != 0)
 			return error;
+	}
+	/*
+	 * A page two segments share (only a first or last page can be) gets
+	 * what either needs, so that text and data in one page both work.
+	 */
+	for (i = 0; i < eh->e_phnum; i++) {
+		u64 ends[2];
+		int k;
+
+		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+			continue;
+		ends[0] = PG_DOWN(ph[i].p_vaddr + bias);
+		ends[1] = PG_DOWN(ph[i].p_vaddr + bias + ph[i].p_memsz - 1);
+		for (k = 0; k < 2; k++) {
+			int prot = seg_prot_at(img, bias, ends[k]);
+
+			if ((error = vms_protect(vm, ends[k], PAGE_SIZE, prot)) != 0)
+				return error;
+		}
 	}
 	return 0;
 }
@@ -186,6 +242,10 @@ elf_phdr_addr(const u8 *img, u64 bias)
 		if (ph[i].p_type == PT_LOAD && eh->e_phoff >= ph[i].p_offset &&
 		    eh->e_phoff - ph[i].p_offset < ph[i].p_filesz)
 			return ph[i].p_vaddr + bias + (eh->e_phoff - ph[i].p_offset);
+	/* Not in a segment: where the first one's page brought them. */
+	for (i = 0; i < eh->e_phnum; i++)
+		if (ph[i].p_type == PT_LOAD)
+			return ph[i].p_vaddr - ph[i].p_offset + eh->e_phoff + bias;
 	return 0;
 }
 

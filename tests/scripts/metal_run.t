@@ -33,7 +33,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..15"
+echo "1..16"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -48,8 +48,8 @@ KERNEL=$BUILD/metal/pith-kernel.elf
 MUSL=$(sed -n 's|.*-L\(/[^ ]*musl[^ ]*\).*|\1|p' "$(sed -n 's/.*-specs "\(.*\)".*/\1/p' "$(command -v musl-gcc)")" 2>/dev/null | head -1)
 [ -f "$MUSL/rcrt1.o" ] || MUSL=/usr/lib/x86_64-linux-musl
 
-cc() { musl-gcc -static -O2 -o "$tmp/$1" "tests/metal/$1.c" "${@:2}" 2>>"$tmp/cc.log"; }
-cc hello && cc threads -lpthread && cc memstress && cc faults && cc child &&
+cc() { musl-gcc -static -O2 -o "$tmp/$1" "tests/metal/${1%-n}.c" "${@:2}" 2>>"$tmp/cc.log"; }
+cc hello && cc hello-n -Wl,-n -Wl,--no-warn-rwx-segments && cc threads -lpthread && cc memstress && cc faults && cc child &&
     cc forkexec -DCHILD="\"$tmp/child\"" &&
     musl-gcc -fPIE -O2 -c tests/metal/hello.c -o "$tmp/pie.o" 2>>"$tmp/cc.log" &&
     musl-gcc -static-pie -nostartfiles -nodefaultlibs -Wl,--no-dynamic-linker \
@@ -89,6 +89,15 @@ if [ "$status" = "exit 0" ] && has "argv[1]=x" && has "stack aligned 1"; then
 	ok "static-PIE hello relocates itself and runs"
 else
 	notok "static-PIE hello: status '$status'" "$(show)"
+fi
+
+# ld -n: one RWX segment not page-aligned, program headers outside it
+# (they come along with its first page, as Linux maps file pages).
+run hello-n '-- hn'
+if [ "$status" = "exit 0" ] && has "argv[0]=hn" && has "stack aligned 1"; then
+	ok "an -n (nmagic) hello: unaligned segment, headers outside it"
+else
+	notok "nmagic hello: status '$status'" "$(show)"
 fi
 
 run threads ''
