@@ -3,7 +3,9 @@
  * (the total must be exact), and a thread spinning in user mode without
  * system calls must not stop the others' timers: the main thread's
  * nanosleep still ends and its flag stops the spinner (timer preemption).
+ * A condition wait with a 20 ms deadline times out (futex timeouts).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <time.h>
@@ -67,5 +69,28 @@ main(void)
 	stop = 1;
 	pthread_join(s, &r);
 	printf("spinner stopped after the main thread slept\n");
+	{
+		pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
+		struct timespec t0, t1, dl;
+		long ms;
+		int e;
+
+		clock_gettime(CLOCK_REALTIME, &t0);
+		dl = t0;
+		dl.tv_nsec += 20 * 1000 * 1000;
+		if (dl.tv_nsec >= 1000000000) {
+			dl.tv_sec++;
+			dl.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&lock);
+		e = pthread_cond_timedwait(&cv, &lock, &dl);
+		pthread_mutex_unlock(&lock);
+		clock_gettime(CLOCK_REALTIME, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		printf("cond_timedwait: %s after >= 20 ms: %s\n",
+		    e == ETIMEDOUT ? "ETIMEDOUT" : "other", ms >= 19 ? "yes" : "no");
+		if (e != ETIMEDOUT || ms < 19)
+			return 1;
+	}
 	return counter == NTHREADS * NADD ? 0 : 1;
 }

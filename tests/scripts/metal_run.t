@@ -102,8 +102,9 @@ fi
 
 run threads ''
 if [ "$status" = "exit 0" ] && has "counter 160000 (want 160000)" &&
-    has "spinner stopped after the main thread slept"; then
-	ok "8 pthreads, mutex counter exact; a spinning thread is preempted"
+    has "spinner stopped after the main thread slept" &&
+    has "cond_timedwait: ETIMEDOUT after >= 20 ms: yes"; then
+	ok "8 pthreads, mutex counter exact; a spinning thread is preempted; futex timeout"
 else
 	notok "threads: status '$status'" "$(show)"
 fi
