@@ -292,7 +292,9 @@ trap_kernel_fault(struct trapframe *tf)
 	trap_dump(tf);
 	metal_puts("at ");
 	trap_symbol(tf->tf_rip);
-	metal_backtrace(tf->tf_rbp, tf->tf_rsp);
+	/* A double fault's rsp may lie in a guard page: scan from above it. */
+	metal_backtrace(tf->tf_rbp, tf->tf_vector == 8 ?
+	    (tf->tf_rsp | (PAGE_SIZE - 1)) + 1 : tf->tf_rsp);
 	metal_exit_status(METAL_STATUS_PANIC, 0);
 }
 

@@ -106,7 +106,8 @@ fi
 # 10 (below). A kernel thread that overflows its stack hits the guard page
 # and the double fault, on its own stack, reports it.
 boot "selftest=stack"
-if [ "$st" -eq 1 ] && grep -q 'CPU exception 8 (double fault)' "$out"; then
+if [ "$st" -eq 1 ] && grep -q 'CPU exception 8 (double fault)' "$out" &&
+    [ "$(grep -c 'CPU exception' "$out")" -eq 1 ] && grep -q '<overflow' "$out"; then
 	st_stack=ok
 else
 	st_stack="status $st: $(tail -3 "$out" | tr '\n' ' ')"
