@@ -202,12 +202,16 @@ METAL := $(BUILD)/metal
 MCFLAGS := -std=gnu11 $(OPT) -g -fno-pic -fno-pie -mcmodel=small \
 	-ffreestanding -nostdinc -fno-stack-protector -fno-builtin \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-common $(WARN) \
-	-Iinclude -Iplatform/metal
+	-Iinclude -Iplatform/metal -I$(METAL)
 METALOBJS := $(patsubst platform/metal/%.c,$(METAL)/%.o,$(wildcard platform/metal/*.c)) \
 	$(patsubst platform/metal/%.S,$(METAL)/%.o,$(wildcard platform/metal/*.S))
 $(METAL)/%.o: platform/metal/%.c platform/metal/metal.h platform/metal/uproc.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/ucheck.h: sys/syscall/syscalls.master platform/metal/genucheck.awk
+	@mkdir -p $(@D)
+	awk -f platform/metal/genucheck.awk sys/syscall/syscalls.master >$@
+$(METAL)/abi.o: $(METAL)/ucheck.h
 $(METAL)/%.o: platform/metal/%.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@

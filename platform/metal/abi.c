@@ -18,6 +18,27 @@
  */
 #include "uproc.h"
 
+/*
+ * The pointer arguments of the calls passed to the kernel, from
+ * syscalls.master (genucheck.awk).  The kernel trusts any lower-half
+ * address, and on this platform the image (below USER_MIN) is mapped in
+ * every address space, so they are checked here first: EFAULT for a
+ * pointer below USER_MIN or into pages that are not there, as Linux.
+ */
+enum { UC_NONE, UC_STR, UC_IN, UC_OUT, UC_OUTR, UC_IOVIN, UC_IOVOUT, UC_PTR };
+
+struct ucheck_arg {
+	u8 uc_kind;
+	signed char uc_lenarg;          /* argument holding the count, or -1 */
+	u8 uc_count;                    /* else this count */
+	u8 uc_elsize;
+};
+
+#include "ucheck.h"
+
+#define UCHECK_N (sizeof(ucheck_tab) / sizeof(ucheck_tab[0]))
+#define UCHECK_MAX (64ul << 20)         /* longer ranges: the first page */
+
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
@@ -604,6 +625,94 @@ out:
 	return error != 0 ? -error : 0;
 }
 
+/* --- checking the kernel's pointer arguments ------------------------------------- */
+
+static int
+ucheck_str(struct vmspace *vm, u64 p)
+{
+	u64 a = p;
+
+	/* Page by page up to the NUL, at most PATH_MAX and a page. */
+	for (;;) {
+		u64 pg_end = (a | (PAGE_SIZE - 1)) + 1;
+
+		if (vms_prefault(vm, a, 1, 0) != 0)
+			return EFAULT;
+		for (; a < pg_end; a++)
+			if (*(const char *)(uintptr)a == '\0')
+				return 0;
+		if (a - p > 4096 + PAGE_SIZE)
+			return 0;       /* the kernel says ENAMETOOLONG */
+	}
+}
+
+static int
+ucheck_iov(struct vmspace *vm, u64 iov, u64 n, int write)
+{
+	const u64 *v = (const u64 *)(uintptr)iov;
+	u64 i;
+
+	if (n > 1024)
+		return 0;               /* the kernel says EINVAL */
+	if (vms_prefault(vm, iov, n * 16, 0) != 0)
+		return EFAULT;
+	for (i = 0; i < n; i++) {
+		u64 len = v[2 * i + 1];
+
+		if (len == 0)
+			continue;
+		if (v[2 * i] < USER_MIN)
+			return EFAULT;
+		if (vms_prefault(vm, v[2 * i], len > PAGE_SIZE ? 1 : len, write) != 0)
+			return EFAULT;
+	}
+	return 0;
+}
+
+static long
+ucheck(long nr, const u64 *a)
+{
+	struct vmspace *vm;
+	int i;
+
+	if ((u64)nr >= UCHECK_N)
+		return 0;
+	vm = curvm();
+	for (i = 0; i < 6; i++) {
+		const struct ucheck_arg *c = &ucheck_tab[nr][i];
+		u64 p = a[i], len;
+
+		if (c->uc_kind == UC_NONE || p == 0 || p >= USER_TOP)
+			continue;       /* NULL and the upper half: the kernel's */
+		if (p < USER_MIN)
+			return -EFAULT;
+		len = (c->uc_lenarg >= 0 ? a[c->uc_lenarg] : c->uc_count) *
+		    (u64)c->uc_elsize;
+		switch (c->uc_kind) {
+		case UC_STR:
+			if (ucheck_str(vm, p) != 0)
+				return -EFAULT;
+			break;
+		case UC_IOVIN:
+		case UC_IOVOUT:
+			if (ucheck_iov(vm, p, a[c->uc_lenarg],
+			    c->uc_kind == UC_IOVOUT) != 0)
+				return -EFAULT;
+			break;
+		default:
+			/* Partial results (outr) and huge counts: the first page. */
+			if (c->uc_kind == UC_OUTR || c->uc_kind == UC_PTR ||
+			    len > UCHECK_MAX)
+				len = len == 0 ? 0 : 1;
+			if (vms_prefault(vm, p, len, c->uc_kind == UC_OUT ||
+			    c->uc_kind == UC_OUTR) != 0)
+				return -EFAULT;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* --- the dispatcher -------------------------------------------------------------- */
 
 static long
@@ -738,10 +847,14 @@ metal_syscall(struct trapframe *tf)
 	case SYS_prlimit64:
 		rv = sys_prlimit((long)a1, (long)a2, a3, a4);
 		break;
-	default:
-		rv = pith_syscall6(nr, (long)a1, (long)a2, (long)a3, (long)a4,
-		    (long)a5, (long)a6);
+	default: {
+		const u64 args[6] = { a1, a2, a3, a4, a5, a6 };
+
+		if ((rv = ucheck(nr, args)) == 0)
+			rv = pith_syscall6(nr, (long)a1, (long)a2, (long)a3,
+			    (long)a4, (long)a5, (long)a6);
 		break;
+	}
 	}
 	tf->tf_rax = (u64)rv;
 	uproc_return_check(tf);

@@ -658,6 +658,9 @@ uproc_kfault(struct trapframe *tf, u64 addr)
 
 	if (ut == NULL || ut->ut_proc->up_vm == NULL)
 		return 0;
+	/* The kernel writing below the main stack: grow it, as for the program. */
+	if ((tf->tf_err & 1) == 0 && vms_fault(ut->ut_proc->up_vm, addr))
+		return 1;
 	if (!vms_scratch(ut->ut_proc->up_vm, addr))
 		return 0;
 	if (!ut->ut_doomed) {

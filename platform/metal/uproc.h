@@ -80,6 +80,7 @@ int vms_read_u32(struct vmspace *vm, u64 va, u32 *v);
 int vms_write_u32(struct vmspace *vm, u64 va, u32 v);
 int vms_check(struct vmspace *vm, u64 va, u64 len, int write);
 int vms_fault(struct vmspace *vm, u64 addr);
+int vms_prefault(struct vmspace *vm, u64 va, u64 len, int write);
 int vms_scratch(struct vmspace *vm, u64 addr);
 
 /* --- processes and threads (uproc.c) ---------------------------------------- */

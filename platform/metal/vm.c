@@ -641,6 +641,32 @@ vms_check(struct vmspace *vm, u64 va, u64 len, int write)
 }
 
 /*
+ * Make sure [va, va + len) can be read (written, if write) by the kernel
+ * for a system call, growing the main stack into it if need be: 0 or
+ * EFAULT.
+ */
+int
+vms_prefault(struct vmspace *vm, u64 va, u64 len, int write)
+{
+	u64 a, end = va + len;
+
+	if (len == 0)
+		return 0;
+	if (va < USER_MIN || end > USER_TOP || end < va)
+		return EFAULT;
+	for (a = va & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
+		u64 *pte = pte_walk(vm->vm_pml4, a, 0, 1);
+
+		if ((pte == NULL || *pte == 0) && vms_fault(vm, a))
+			pte = pte_walk(vm->vm_pml4, a, 0, 1);
+		if (pte == NULL || (*pte & PTE_P) == 0 ||
+		    (write && (*pte & PTE_W) == 0))
+			return EFAULT;
+	}
+	return 0;
+}
+
+/*
  * A user page fault at addr: the main stack grows down on demand to its
  * limit.  1 if the fault was handled.
  */

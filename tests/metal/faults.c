@@ -2,14 +2,27 @@
  * Bare-metal fault test, by argv[1]: "null" reads address 0, "exec" jumps
  * into a data page, "ud" runs an invalid instruction, "oom" mallocs until
  * malloc fails (then exits 1 with a message), "stack" recurses deeply
- * (the stack grows on demand; exits 0), "badptr" hands write(2) an
- * unmapped buffer.  "null", "exec", "ud" and "badptr" must end the
- * program by a signal with a diagnostic on the console, never the kernel.
+ * (the stack grows on demand; exits 0), "badptr" hands system calls
+ * unmapped buffers and kernel addresses (EFAULT, as Linux), "partial"
+ * makes the kernel write past a mapping's end in a read(2) whose buffer
+ * starts mapped (the program is killed: no EFAULT recovery inside the
+ * kernel).  "null", "exec", "ud" and "partial" must end the program by a
+ * signal with a diagnostic on the console, never the kernel.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
+
+static const char *
+efault(long r)
+{
+	return r == -1 && errno == EFAULT ? "EFAULT" : "not EFAULT";
+}
 
 static volatile int *volatile nullp;
 static unsigned char code[16] = { 0xc3 };       /* ret, in .data */
@@ -21,6 +34,18 @@ deep(int n)
 
 	buf[0] = (char)n;
 	return n == 0 ? 0 : deep(n - 1) + buf[0];
+}
+
+/* The kernel, not the program, is first to touch this buffer. */
+static long __attribute__((noinline))
+stack_read(void)
+{
+	volatile char big[512 * 1024];
+	int fd = open("/dev/zero", O_RDONLY);
+	long r = read(fd, (char *)big, sizeof(big));
+
+	close(fd);
+	return r + big[0];
 }
 
 int
@@ -54,10 +79,30 @@ main(int argc, char **argv)
 		}
 	}
 	if (strcmp(what, "badptr") == 0) {
-		write(1, (const void *)0x10000000ul, 16);
+		struct iovec iov = { (void *)0x10000000ul, 8 };
+		int fd = open("/dev/zero", O_RDONLY);
+
+		printf("write unmapped: %s\n", efault(write(1, (void *)0x10000000ul, 16)));
+		printf("write kernel image: %s\n", efault(write(1, (void *)0x100000ul, 16)));
+		printf("read into kernel image: %s\n", efault(read(fd, (void *)0x200000ul, 16)));
+		printf("open unmapped path: %s\n", efault(open((char *)0x10000000ul, O_RDONLY)));
+		printf("writev unmapped buffer: %s\n", efault(writev(1, &iov, 1)));
+		return 0;
+	}
+	if (strcmp(what, "partial") == 0) {
+		char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		int fd = open("/dev/zero", O_RDONLY);
+
+		munmap(p + 4096, 4096);
+		read(fd, p, 8192);
+		printf("partial read survived\n");
 		return 0;
 	}
 	if (strcmp(what, "stack") == 0) {
+		/* First, while only the initial 128 KiB are mapped. */
+		printf("read into the stack below its mapped part: %s\n",
+		    stack_read() == 512 * 1024 ? "ok" : "failed");
 		printf("deep %d\n", deep(4000) >= 0);
 		return 0;
 	}

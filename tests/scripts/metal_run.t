@@ -33,7 +33,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..16"
+echo "1..17"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -149,10 +149,20 @@ else
 fi
 
 run faults '-- faults badptr'
-if [ "$status" = "signal 11" ] && grep -q 'system call given a bad address 0x00000000100000[0-9a-f][0-9a-f]' "$out"; then
-	ok "a system call given an unmapped buffer: the program dies, the kernel lives"
+if [ "$status" = "exit 0" ] && has "write unmapped: EFAULT" &&
+    has "write kernel image: EFAULT" && has "read into kernel image: EFAULT" &&
+    has "open unmapped path: EFAULT" && has "writev unmapped buffer: EFAULT"; then
+	ok "unmapped buffers and kernel addresses given to system calls: EFAULT"
 else
-	notok "bad pointer to write: status '$status'" "$(show)"
+	notok "bad pointers: status '$status'" "$(show)"
+fi
+
+run faults '-- faults partial'
+if [ "$status" = "signal 11" ] && grep -q 'system call given a bad address 0x' "$out" &&
+    ! has "partial read survived"; then
+	ok "a read running past its mapping: the program dies, the kernel lives"
+else
+	notok "partial read: status '$status'" "$(show)"
 fi
 
 run faults '-- faults oom' 32M
@@ -163,8 +173,9 @@ else
 fi
 
 run faults '-- faults stack'
-if [ "$status" = "exit 0" ] && has "deep 1"; then
-	ok "4 MiB of recursion: the stack grows on demand"
+if [ "$status" = "exit 0" ] && has "deep 1" &&
+    has "read into the stack below its mapped part: ok"; then
+	ok "deep recursion, and a read(2) into unmapped stack: the stack grows"
 else
 	notok "deep recursion: status '$status'" "$(show)"
 fi
