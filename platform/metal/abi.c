@@ -856,6 +856,17 @@ metal_syscall(struct trapframe *tf)
 		break;
 	}
 	}
+	/*
+	 * Writing to a pipe nobody reads raises SIGPIPE on Linux, which ends
+	 * the program unless it ignores, handles or blocks the signal.
+	 */
+	if (rv == -32 /* EPIPE */ && (nr == 1 || nr == 20 || nr == 18 ||
+	    nr == 296)) {
+		ut = uthread_cur();
+		if (ut->ut_proc->up_sigact[13] == 0 &&
+		    (ut->ut_sigmask & (1ul << 12)) == 0)
+			(void)uproc_kill(0, 13, 0);
+	}
 	tf->tf_rax = (u64)rv;
 	uproc_return_check(tf);
 	/* sysret needs a canonical rip; iret for replaced frames. */

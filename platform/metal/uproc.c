@@ -45,6 +45,7 @@
 #define SLICE_TICKS 10
 
 static struct uproc uproc_root;
+static struct uproc *uproc_init;        /* the first program (root's child) */
 static struct uproc *uproc_all;
 static int uproc_nexttid = 1 << 22;
 static u8 uproc_fpu_default[512] __attribute__((aligned(16)));
@@ -272,6 +273,7 @@ metal_app_run(const void *elf, hyp_size_t len, char *const argv[],
 		return 127 << 8;
 	}
 	p->up_vm = vm;
+	uproc_init = p;
 	comm_set(p, argc > 0 ? argv[0] : "program");
 	ut = uthread_alloc(p, p->up_pid);
 	if (ut == NULL)
@@ -449,7 +451,10 @@ uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
 
 /* --- exit and wait -------------------------------------------------------------- */
 
-/* The last thread is gone: release everything but the zombie record. */
+/*
+ * The last thread is gone: release everything but the zombie record
+ * (which an orphan does not keep).  The caller does not touch p after.
+ */
 static void
 uproc_reap_self(struct uproc *p)
 {
@@ -465,12 +470,22 @@ uproc_reap_self(struct uproc *p)
 	/* Orphans go to the root; dead ones need no one to wait. */
 	for (c = p->up_children; c != NULL; c = next) {
 		next = c->up_sibling;
+		if (c->up_zombie) {
+			uproc_free(c);
+			continue;
+		}
 		c->up_parent = &uproc_root;
 		c->up_sibling = uproc_root.up_children;
 		uproc_root.up_children = c;
 	}
 	p->up_children = NULL;
 	p->up_zombie = 1;
+	/* An orphan has no one to wait for it: it goes now. */
+	if (p->up_parent == &uproc_root && p != uproc_init) {
+		uproc_unlink_child(p);
+		uproc_free(p);
+		return;
+	}
 	if (p->up_parent != NULL)
 		(void)sched_wakeq(&p->up_parent->up_waitq, -1);
 }

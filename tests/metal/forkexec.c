@@ -3,11 +3,13 @@
  * is embedded and written to /tmp/child; then: fork + _exit(7) + wait4,
  * fork + execve of the child with arguments, vfork + execve, a pipe from
  * a forked child to its parent, posix_spawn, execve from a process with
- * a second thread (spinning in user mode), and wait with no children.
+ * a second thread (spinning in user mode), a writer to a pipe with no
+ * reader (SIGPIPE ends it), and wait with no children.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
@@ -117,6 +119,26 @@ main(void)
 	CHECK(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
 	printf("execve with a second thread: child exited 5\n");
+
+	CHECK(pipe(pfd) == 0);
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		int i;
+
+		/* Until the parent's read end is gone too. */
+		close(pfd[0]);
+		for (i = 0; i < 2000; i++) {
+			write(pfd[1], "x", 1);
+			usleep(1000);
+		}
+		_exit(0);
+	}
+	close(pfd[0]);
+	close(pfd[1]);
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE);
+	printf("writer to a broken pipe: killed by SIGPIPE\n");
 
 	CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD);
 	printf("forkexec ok\n");
