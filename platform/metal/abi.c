@@ -3,11 +3,12 @@
  *
  * The rule: calls about the program's address space and threads belong
  * to the platform that owns them -- hosted, the host Linux answers them;
- * here this file and uproc.c do: brk, mmap, munmap, mprotect, mremap,
- * madvise, arch_prctl, set_tid_address, set_robust_list, the signal
- * bookkeeping calls (accepted and recorded; no handler is ever called),
- * exit, exit_group, clone, fork, vfork, execve, wait4, futex, sched_yield,
- * gettid, kill/tkill/tgkill and the resource limits.  Every other number
+ * here this file, uproc.c and signal.c do: brk, mmap, munmap, mprotect,
+ * mremap, madvise, arch_prctl, set_tid_address, set_robust_list, the
+ * signal calls (rt_sigaction, rt_sigprocmask, sigaltstack, rt_sigreturn,
+ * rt_sigsuspend, pause, rt_sigpending, kill/tkill/tgkill), exit,
+ * exit_group, clone, fork, vfork, execve, wait4, futex, sched_yield,
+ * gettid and the resource limits.  Every other number
  * goes to the kernel's pith_syscall6 unchanged -- files, pipes, poll,
  * clocks, getrandom, uname, getpid, ioctl on the console -- which names
  * once what it lacks and returns ENOSYS.
@@ -47,6 +48,9 @@ struct ucheck_arg {
 #define SYS_rt_sigprocmask 14
 #define SYS_rt_sigreturn 15
 #define SYS_sched_yield 24
+#define SYS_pause 34
+#define SYS_rt_sigpending 127
+#define SYS_rt_sigsuspend 130
 #define SYS_mremap 25
 #define SYS_msync 26
 #define SYS_madvise 28
@@ -283,7 +287,7 @@ sys_madvise(u64 addr, u64 len, long advice)
 	return 0;
 }
 
-/* --- signals: recorded, never delivered ---------------------------------------- */
+/* --- signal dispositions and masks (delivery: signal.c) ---------------------- */
 
 struct ksigaction {
 	u64 sa_handler, sa_flags, sa_restorer, sa_mask;
@@ -786,7 +790,17 @@ metal_syscall(struct trapframe *tf)
 		rv = sys_sigaltstack(a1, a2);
 		break;
 	case SYS_rt_sigreturn:
-		rv = -ENOSYS;
+		rv = sig_return(tf);
+		replaced = 1;
+		break;
+	case SYS_rt_sigsuspend:
+		rv = sig_suspend(a1, a2);
+		break;
+	case SYS_pause:
+		rv = sig_suspend(0, 0);
+		break;
+	case SYS_rt_sigpending:
+		rv = sig_pending(a1, a2);
 		break;
 	case SYS_sched_yield:
 		hyp_yield();
@@ -863,9 +877,7 @@ metal_syscall(struct trapframe *tf)
 	if (rv == -32 /* EPIPE */ && (nr == 1 || nr == 20 || nr == 18 ||
 	    nr == 296)) {
 		ut = uthread_cur();
-		if (ut->ut_proc->up_sigact[13] == 0 &&
-		    (ut->ut_sigmask & (1ul << 12)) == 0)
-			(void)uproc_kill(0, 13, 0);
+		sig_post(ut->ut_proc, ut, 13 /* SIGPIPE */);
 	}
 	tf->tf_rax = (u64)rv;
 	uproc_return_check(tf);

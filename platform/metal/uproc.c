@@ -486,12 +486,14 @@ uproc_reap_self(struct uproc *p)
 		uproc_free(p);
 		return;
 	}
-	if (p->up_parent != NULL)
+	if (p->up_parent != NULL) {
 		(void)sched_wakeq(&p->up_parent->up_waitq, -1);
+		if (p->up_parent != &uproc_root)
+			sig_post(p->up_parent, NULL, 17 /* SIGCHLD */);
+	}
 }
 
-/* Mark p as ending with wait status st (first one wins). */
-static void
+void
 uproc_doom(struct uproc *p, int st)
 {
 	if (p->up_exiting)
@@ -565,7 +567,7 @@ uproc_wait4(long pid, u64 ustatus, long options, u64 rusage)
 			break;
 		if (options & WNOHANG)
 			return 0;
-		if (p->up_exiting)
+		if (p->up_exiting || sig_deliverable(ut))
 			return -EINTR;
 		(void)sched_sleepq(&p->up_waitq, 0);
 	}
@@ -591,11 +593,7 @@ uproc_find(long pid)
 	return NULL;
 }
 
-/*
- * kill/tkill/tgkill: signals are never delivered to handlers, so a
- * signal either does nothing (ignored, or ignored by default) or ends the
- * target as its default action would.
- */
+/* kill/tkill/tgkill: post the signal (signal.c decides what it does). */
 long
 uproc_kill(long pid, long sig, int thread)
 {
@@ -622,12 +620,7 @@ found:
 		return -ESRCH;
 	if (sig == 0)
 		return 0;
-	if (p->up_sigact[sig] == 1 || sig == 17 || sig == 18 || sig == 23 ||
-	    sig == 28)
-		return 0;
-	if (sig == 19 || sig == 20 || sig == 21 || sig == 22)
-		return 0;               /* no job control: stops are ignored */
-	uproc_doom(p, (int)sig);
+	sig_post(p, thread ? t : NULL, (int)sig);
 	return 0;
 }
 
@@ -717,6 +710,8 @@ uproc_return_check(struct trapframe *tf)
 		uproc_exit(ut->ut_proc->up_status, 1);
 	if (ut->ut_proc->up_execer != NULL && ut->ut_proc->up_execer != ut)
 		uproc_exit(0, 0);
+	if (ut->ut_hassaved || sig_deliverable(ut))
+		sig_deliver(tf);
 }
 
 /* --- futexes ---------------------------------------------------------------------- */

@@ -103,7 +103,9 @@ struct uproc {
 	struct waitq up_execq;
 	struct waitq up_waitq;          /* wait4 of this process's children */
 	struct waitq up_vforkq;         /* the vfork parent */
-	u64 up_sigact[NSIG];            /* handlers as set (never called) */
+	u64 up_sigpending;              /* process-directed, bit sig - 1 */
+	struct waitq up_sigq;           /* sigsuspend and pause */
+	u64 up_sigact[NSIG];            /* handlers (signal.c) */
 	u64 up_sigflags[NSIG];
 	u64 up_sigmaskact[NSIG];
 	u64 up_sigrestorer[NSIG];
@@ -120,6 +122,9 @@ struct uthread {
 	u64 ut_fsbase, ut_gsbase;
 	u64 ut_clear_tid;
 	u64 ut_sigmask;
+	u64 ut_sigpending;              /* thread-directed */
+	u64 ut_savedmask;               /* sigsuspend's caller's mask */
+	int ut_hassaved;
 	u64 ut_altstack[3];
 	u64 ut_slice;                   /* tick it last got the CPU */
 	struct trapframe ut_start;      /* its first user-mode registers */
@@ -134,6 +139,17 @@ long uproc_wait4(long pid, u64 ustatus, long options, u64 rusage);
 void uproc_exit(int status, int group) __attribute__((noreturn));
 long uproc_kill(long pid, long sig, int thread);
 void uproc_fpu_init(u8 *fpu);
+/* Mark p as ending with wait status st (the first one wins). */
+void uproc_doom(struct uproc *p, int st);
+
+/* --- signals (signal.c) ------------------------------------------------------- */
+
+void sig_post(struct uproc *p, struct uthread *t, int sig);
+int sig_deliverable(struct uthread *ut);
+void sig_deliver(struct trapframe *tf);
+long sig_return(struct trapframe *tf);
+long sig_suspend(u64 umask, u64 size);
+long sig_pending(u64 uset, u64 size);
 long futex_op(u64 uaddr, int op, u32 val, u64 utimeout, u64 uaddr2, u32 val3);
 void futex_wake_proc(struct uproc *p);
 

@@ -6,10 +6,12 @@
 # The program's output comes back on COM1, the run's status record
 # ("exit N", "signal N", "panic") on COM2.  Checks: argv/envp/auxv, a
 # static-PIE, 8 pthreads and timer preemption, the memory calls, fork/
-# exec/vfork/posix_spawn/wait4/pipes, faults (NULL, executing data, an
-# invalid instruction) ending in a signal with a diagnostic, out of memory
-# as ENOMEM, on-demand stack growth, and Debian's busybox-static running
-# `sh -c 'echo ok; ls /; cat /etc/x'`.
+# exec/vfork/posix_spawn/wait4/pipes, signal handlers, faults (NULL,
+# executing data, an invalid instruction) ending in a signal with a
+# diagnostic, EFAULT for bad pointers, out of memory as ENOMEM, on-demand
+# stack growth, and Debian's busybox-static running
+# `sh -c 'echo ok; ls /; cat /etc/x'` and a script with a background job,
+# `wait`, a pipeline and a subshell's status.
 # Skips without qemu-system-x86_64 or musl-gcc (tools/deps.sh installs
 # both), and on sanitizer builds.
 BUILD=${BUILD:-build}
@@ -33,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..17"
+echo "1..19"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -49,7 +51,7 @@ MUSL=$(sed -n 's|.*-L\(/[^ ]*musl[^ ]*\).*|\1|p' "$(sed -n 's/.*-specs "\(.*\)".
 [ -f "$MUSL/rcrt1.o" ] || MUSL=/usr/lib/x86_64-linux-musl
 
 cc() { musl-gcc -static -O2 -o "$tmp/$1" "tests/metal/${1%-n}.c" "${@:2}" 2>>"$tmp/cc.log"; }
-cc hello && cc hello-n -Wl,-n -Wl,--no-warn-rwx-segments && cc threads -lpthread && cc memstress && cc faults && cc child &&
+cc hello && cc signals && cc hello-n -Wl,-n -Wl,--no-warn-rwx-segments && cc threads -lpthread && cc memstress && cc faults && cc child &&
     cc forkexec -DCHILD="\"$tmp/child\"" &&
     musl-gcc -fPIE -O2 -c tests/metal/hello.c -o "$tmp/pie.o" 2>>"$tmp/cc.log" &&
     musl-gcc -static-pie -nostartfiles -nodefaultlibs -Wl,--no-dynamic-linker \
@@ -124,6 +126,13 @@ if [ "$status" = "exit 0" ] && has "forkexec ok" &&
 	ok "fork, fork+execve, vfork+execve, pipe, posix_spawn, threaded execve, SIGPIPE, wait4"
 else
 	notok "forkexec: status '$status'" "$(show)"
+fi
+
+run signals ''
+if [ "$status" = "exit 0" ] && has "signals ok"; then
+	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause"
+else
+	notok "signals: status '$status'" "$(show)"
 fi
 
 run faults '-- faults null'
@@ -204,7 +213,15 @@ if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically
 	else
 		notok "busybox: status '$status'" "$(show)"
 	fi
+	run bbinit '-- bbinit (echo\x20sub)\x20&\x20wait;\x20echo\x20waited;\x20for\x20i\x20in\x201\x202;\x20do\x20echo\x20n$i;\x20done\x20|\x20cat;\x20(exit\x203);\x20echo\x20st=$?;\x20exit\x204'
+	if [ "$status" = "exit 4" ] && has "sub" && has "waited" && has "n1" &&
+	    has "n2" && has "st=3"; then
+		ok "busybox-static: background job, wait (SIGCHLD), pipeline, exit statuses"
+	else
+		notok "busybox script: status '$status'" "$(show)"
+	fi
 else
+	skip "busybox-static not installed (apt-get install busybox-static)"
 	skip "busybox-static not installed (apt-get install busybox-static)"
 fi
 exit $fail
