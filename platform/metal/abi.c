@@ -480,7 +480,7 @@ exec_read_file(const char *path, u8 **imgp, u64 *sizep)
 		goto close;
 	}
 	size = (u64)st->st_size;
-	if (size < 64 || size > (256ul << 20)) {
+	if (size < 4 || size > (256ul << 20)) {
 		error = ENOEXEC;
 		goto close;
 	}

@@ -8,7 +8,7 @@
  * execve); segments are copied, not mapped, so the buffer may go once
  * this returns.  A static-PIE lands at VM_PIE_BASE; AT_BASE is 0 (no
  * interpreter), as Linux gives static-PIE programs.  Bad input is ENOEXEC
- * with the reason on the console, never a crash.
+ * with the reason in elf_why, never a crash.
  */
 #include "uproc.h"
 
@@ -59,12 +59,13 @@ struct elf64_phdr {
 #define PG_UP(a) (((a) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
 #define STRINGS_MAX (120ul * 1024)
 
+/* Why the last load failed with ENOEXEC (execve stays silent, as Linux). */
+const char *elf_why = "";
+
 static int
 elf_bad(const char *why)
 {
-	metal_puts("pith: exec: not a static x86-64 Linux program: ");
-	metal_puts(why);
-	metal_puts("\n");
+	elf_why = why;
 	return ENOEXEC;
 }
 

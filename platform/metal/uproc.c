@@ -263,7 +263,13 @@ metal_app_run(const void *elf, hyp_size_t len, char *const argv[],
 	error = elf_load(elf, len, argc > 0 ? argv[0] : "program", argv, argc,
 	    envp, envc, &vm, &ei);
 	if (error != 0) {
-		metal_puts("pith: cannot load the program\n");
+		metal_puts("pith: cannot run the program: ");
+		metal_puts(error == ENOEXEC ? "not a static x86-64 Linux program: " :
+		    error == ENOMEM ? "out of memory" : error == E2BIG ?
+		    "arguments and environment too long" : "error");
+		if (error == ENOEXEC)
+			metal_puts(elf_why);
+		metal_puts("\n");
 		return 127 << 8;
 	}
 	pid = pith_kproc_create(PITH_PROC_COPYFDS_K);
@@ -389,9 +395,74 @@ close_on_exec(void)
 	}
 }
 
+static int exec_at(struct trapframe *tf, const char *path, char *const argv[],
+    char *const envp[], int argc, int envc, int depth);
+
+/*
+ * "#!interpreter [one argument]": run the interpreter with argv
+ * { interpreter, [argument,] path, argv[1]... }, as Linux does, up to
+ * four levels deep (ELOOP beyond).
+ */
+static int
+exec_script(struct trapframe *tf, const char *path, u8 *img, u64 size,
+    char *const argv[], char *const envp[], int argc, int envc, int depth)
+{
+	char line[256], *interp, *arg = NULL, **nargv;
+	hyp_size_t i, n;
+	int error, nargc = 0, j;
+
+	for (n = 2; n < size && n - 2 < sizeof(line) - 1 && img[n] != '\n'; n++)
+		line[n - 2] = (char)img[n];
+	line[n - 2] = '\0';
+	mem_free(img, size);
+	for (i = 0; line[i] == ' ' || line[i] == '\t'; i++)
+		;
+	interp = &line[i];
+	for (; line[i] != '\0' && line[i] != ' ' && line[i] != '\t'; i++)
+		;
+	if (line[i] != '\0') {
+		line[i++] = '\0';
+		for (; line[i] == ' ' || line[i] == '\t'; i++)
+			;
+		if (line[i] != '\0') {
+			arg = &line[i];
+			/* The rest of the line is one argument, trailing blanks off. */
+			for (n = i; line[n] != '\0'; n++)
+				;
+			while (n > i && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+			    line[n - 1] == '\r'))
+				line[--n] = '\0';
+		}
+	}
+	if (*interp == '\0')
+		return ENOEXEC;
+	if (depth >= 4)
+		return 40;              /* ELOOP */
+	nargv = mem_alloc((hyp_size_t)(argc + 3) * sizeof(char *), 8);
+	if (nargv == NULL)
+		return ENOMEM;
+	nargv[nargc++] = interp;
+	if (arg != NULL)
+		nargv[nargc++] = arg;
+	nargv[nargc++] = (char *)path;
+	for (j = 1; j < argc; j++)
+		nargv[nargc++] = argv[j];
+	nargv[nargc] = NULL;
+	error = exec_at(tf, interp, nargv, envp, nargc, envc, depth + 1);
+	mem_free(nargv, (hyp_size_t)(argc + 3) * sizeof(char *));
+	return error;
+}
+
 int
 uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
     char *const envp[], int argc, int envc)
+{
+	return exec_at(tf, path, argv, envp, argc, envc, 0);
+}
+
+static int
+exec_at(struct trapframe *tf, const char *path, char *const argv[],
+    char *const envp[], int argc, int envc, int depth)
 {
 	struct uthread *ut = uthread_cur();
 	struct uproc *p = ut->ut_proc;
@@ -406,6 +477,9 @@ uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
 		return EAGAIN;          /* another thread is already exec'ing */
 	if ((error = exec_read_file(path, &img, &size)) != 0)
 		return error;
+	if (size >= 2 && img[0] == '#' && img[1] == '!')
+		return exec_script(tf, path, img, size, argv, envp, argc, envc,
+		    depth);
 	/*
 	 * The other threads end as they next head for user mode (futex and
 	 * wait4 sleepers are woken for it); this one waits for them.

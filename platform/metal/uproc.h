@@ -159,6 +159,7 @@ struct elf_image {
 	u64 ei_entry;
 	u64 ei_sp;
 };
+extern const char *elf_why;
 int elf_load(const u8 *img, u64 size, const char *execfn,
     char *const argv[], int argc, char *const envp[], int envc,
     struct vmspace **vmp, struct elf_image *ei);

@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..19"
+echo "1..21"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -197,6 +197,22 @@ else
 	notok "hello with -m 4M: status '$status'" "$(show)"
 fi
 
+printf 'echo not a program\n' >"$tmp/text"
+run text '-- text'
+if [ "$status" = "exit 127" ] &&
+    grep -q 'cannot run the program: not a static x86-64 Linux program: no ELF header' "$out"; then
+	ok "a module that is not an ELF file: a clear error, exit 127"
+else
+	notok "non-ELF module: status '$status'" "$(show)"
+fi
+musl-gcc -O2 -o "$tmp/dynamic" tests/metal/hello.c 2>>"$tmp/cc.log"
+run dynamic '-- dynamic'
+if [ "$status" = "exit 127" ] && grep -q 'dynamically linked' "$out"; then
+	ok "a dynamically linked program: told to build with -static, exit 127"
+else
+	notok "dynamic program: status '$status'" "$(show)"
+fi
+
 run hello 'bogus=1 -- hello'
 if [ "$status" = "panic" ] && grep -q 'unknown boot option: bogus=1' "$out"; then
 	ok "an unknown boot option is a boot error naming it"
@@ -213,10 +229,10 @@ if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically
 	else
 		notok "busybox: status '$status'" "$(show)"
 	fi
-	run bbinit '-- bbinit (echo\x20sub)\x20&\x20wait;\x20echo\x20waited;\x20for\x20i\x20in\x201\x202;\x20do\x20echo\x20n$i;\x20done\x20|\x20cat;\x20(exit\x203);\x20echo\x20st=$?;\x20exit\x204'
+	run bbinit '-- bbinit (echo\x20sub)\x20&\x20wait;\x20echo\x20waited;\x20for\x20i\x20in\x201\x202;\x20do\x20echo\x20n$i;\x20done\x20|\x20cat;\x20(exit\x203);\x20echo\x20st=$?;\x20printf\x20"#!/bin/cat\x5cnline2\x5cn"\x20>/tmp/c;\x20chmod\x20+x\x20/tmp/c;\x20/tmp/c;\x20exit\x204'
 	if [ "$status" = "exit 4" ] && has "sub" && has "waited" && has "n1" &&
-	    has "n2" && has "st=3"; then
-		ok "busybox-static: background job, wait (SIGCHLD), pipeline, exit statuses"
+	    has "n2" && has "st=3" && has "#!/bin/cat" && has "line2"; then
+		ok "busybox-static: background job, wait (SIGCHLD), pipeline, statuses, #! script"
 	else
 		notok "busybox script: status '$status'" "$(show)"
 	fi
