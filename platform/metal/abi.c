@@ -7,8 +7,9 @@
  * mremap, madvise, arch_prctl, set_tid_address, set_robust_list, the
  * signal calls (rt_sigaction, rt_sigprocmask, sigaltstack, rt_sigreturn,
  * rt_sigsuspend, pause, rt_sigpending, kill/tkill/tgkill), exit,
- * exit_group, clone, fork, vfork, execve, wait4, futex, sched_yield,
- * gettid and the resource limits.  Every other number
+ * exit_group, clone, fork, vfork, execve, wait4, waitid, futex,
+ * sched_yield, gettid, the CPU affinity calls, prctl's name and the
+ * resource limits.  Every other number
  * goes to the kernel's pith_syscall6 unchanged -- files, pipes, poll,
  * clocks, getrandom, uname, getpid, ioctl on the console -- which names
  * once what it lacks and returns ENOSYS.
@@ -73,6 +74,11 @@ struct ucheck_arg {
 #define SYS_tgkill 234
 #define SYS_set_robust_list 273
 #define SYS_prlimit64 302
+#define SYS_prctl 157
+#define SYS_sched_setaffinity 203
+#define SYS_sched_getaffinity 204
+#define SYS_waitid 247
+#define SYS_getcpu 309
 
 #define MAP_SHARED 0x01
 #define MAP_PRIVATE 0x02
@@ -420,6 +426,66 @@ sys_prlimit(long pid, long res, u64 newlim, u64 oldlim)
 		((u64 *)(uintptr)oldlim)[1] = m;
 	}
 	return 0;
+}
+
+/* --- the one CPU and the thread's name ------------------------------------------ */
+
+/* sched_getaffinity: CPU 0 only; the size of the mask written, as Linux. */
+static long
+sys_getaffinity(u64 size, u64 umask)
+{
+	struct vmspace *vm = curvm();
+
+	if (size < 8 || (size & 7) != 0)
+		return -EINVAL;
+	if (!vms_check(vm, umask, 8, 1))
+		return -EFAULT;
+	*(u64 *)(uintptr)umask = 1;
+	return 8;
+}
+
+static long
+sys_getcpu(u64 ucpu, u64 unode)
+{
+	struct vmspace *vm = curvm();
+
+	if ((ucpu != 0 && !vms_check(vm, ucpu, 4, 1)) ||
+	    (unode != 0 && !vms_check(vm, unode, 4, 1)))
+		return -EFAULT;
+	if (ucpu != 0)
+		*(u32 *)(uintptr)ucpu = 0;
+	if (unode != 0)
+		*(u32 *)(uintptr)unode = 0;
+	return 0;
+}
+
+/* prctl: the name (PR_SET_NAME, PR_GET_NAME); the rest is EINVAL. */
+static long
+sys_prctl(long op, u64 arg)
+{
+	struct uproc *p = uthread_cur()->ut_proc;
+	int i;
+
+	if (op == 15) {
+		if (!vms_check(p->up_vm, arg, 1, 0))
+			return -EFAULT;
+		for (i = 0; i < 15; i++) {
+			if (((arg + (u64)i) & (PAGE_SIZE - 1)) == 0 &&
+			    !vms_check(p->up_vm, arg + (u64)i, 1, 0))
+				return -EFAULT;
+			if ((p->up_comm[i] = *(const char *)(uintptr)(arg + (u64)i)) == '\0')
+				break;
+		}
+		p->up_comm[i] = '\0';
+		return 0;
+	}
+	if (op == 16) {
+		if (!vms_check(p->up_vm, arg, 16, 1))
+			return -EFAULT;
+		memcpy((void *)(uintptr)arg, p->up_comm, 16);
+		return 0;
+	}
+	return -EINVAL;
 }
 
 /* --- execve ---------------------------------------------------------------------- */
@@ -851,6 +917,22 @@ metal_syscall(struct trapframe *tf)
 		break;
 	case SYS_futex:
 		rv = futex_op(a1, (int)a2, (u32)a3, a4, a5, (u32)a6);
+		break;
+	case SYS_waitid:
+		rv = uproc_waitid((long)(int)a1, (long)(int)a2, a3, (long)a4, a5);
+		break;
+	case SYS_sched_getaffinity:
+		rv = sys_getaffinity(a2, a3);
+		break;
+	case SYS_sched_setaffinity:
+		rv = (a1 == 0 || (long)(int)a1 == uthread_cur()->ut_proc->up_pid ||
+		    (long)(int)a1 == uthread_cur()->ut_tid) ? 0 : -ESRCH;
+		break;
+	case SYS_getcpu:
+		rv = sys_getcpu(a1, a2);
+		break;
+	case SYS_prctl:
+		rv = sys_prctl((long)a1, a2);
 		break;
 	case SYS_getrlimit:
 		rv = sys_prlimit(0, (long)a1, 0, a2);

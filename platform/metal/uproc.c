@@ -656,6 +656,66 @@ uproc_wait4(long pid, u64 ustatus, long options, u64 rusage)
 	return cpid;
 }
 
+/*
+ * waitid: as wait4, but the answer is a siginfo, and WNOWAIT leaves the
+ * child to be waited for again.
+ */
+long
+uproc_waitid(long idtype, long id, u64 uinfo, long options, u64 rusage)
+{
+	struct uthread *ut = uthread_cur();
+	struct uproc *p = ut->ut_proc, *c;
+	int *si;
+
+	if (idtype < 0 || idtype > 2 || (options & 4 /* WEXITED */) == 0 ||
+	    (options & ~(1 | 2 | 4 | 8 | 0x1000000 | 0x40000000 | 0x80000000)))
+		return -EINVAL;
+	if (uinfo != 0 && !vms_check(p->up_vm, uinfo, 128, 1))
+		return -EFAULT;
+	if (rusage != 0 && !vms_check(p->up_vm, rusage, 144, 1))
+		return -EFAULT;
+	for (;;) {
+		int found = 0;
+
+		for (c = p->up_children; c != NULL; c = c->up_sibling) {
+			if (idtype == 1 && c->up_pid != id)
+				continue;
+			found = 1;
+			if (c->up_zombie)
+				break;
+		}
+		if (!found)
+			return -ECHILD;
+		if (c != NULL)
+			break;
+		if (options & WNOHANG) {
+			if (uinfo != 0)
+				memset((void *)(uintptr)uinfo, 0, 128);
+			return 0;
+		}
+		if (p->up_exiting || sig_deliverable(ut))
+			return -EINTR;
+		(void)sched_sleepq(&p->up_waitq, 0);
+	}
+	if (uinfo != 0) {
+		si = (int *)(uintptr)uinfo;
+		memset(si, 0, 128);
+		si[0] = 17;                     /* si_signo: SIGCHLD */
+		si[2] = (c->up_status & 0x7f) != 0 ? 2 : 1;    /* CLD_KILLED, CLD_EXITED */
+		si[4] = c->up_pid;
+		si[5] = 0;                      /* si_uid */
+		si[6] = (c->up_status & 0x7f) != 0 ? c->up_status & 0x7f :
+		    (c->up_status >> 8) & 0xff;
+	}
+	if (rusage != 0)
+		memset((void *)(uintptr)rusage, 0, 144);
+	if ((options & 0x1000000) == 0) {       /* not WNOWAIT: reap */
+		uproc_unlink_child(c);
+		uproc_free(c);
+	}
+	return 0;
+}
+
 static struct uproc *
 uproc_find(long pid)
 {

@@ -136,6 +136,7 @@ int uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
 long uproc_clone(struct trapframe *tf, u64 flags, u64 stack, u64 ptid,
     u64 ctid, u64 tls);
 long uproc_wait4(long pid, u64 ustatus, long options, u64 rusage);
+long uproc_waitid(long idtype, long id, u64 uinfo, long options, u64 rusage);
 void uproc_exit(int status, int group) __attribute__((noreturn));
 long uproc_kill(long pid, long sig, int thread);
 void uproc_fpu_init(u8 *fpu);

@@ -4,9 +4,13 @@
  * fork + execve of the child with arguments, vfork + execve, a pipe from
  * a forked child to its parent, posix_spawn, execve from a process with
  * a second thread (spinning in user mode), a writer to a pipe with no
- * reader (SIGPIPE ends it), and wait with no children.
+ * reader (SIGPIPE ends it), waitid with WNOWAIT, the one-CPU affinity
+ * mask, prctl's thread name, and wait with no children.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <sys/prctl.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
@@ -139,6 +143,26 @@ main(void)
 	CHECK(waitpid(pid, &st, 0) == pid);
 	CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGPIPE);
 	printf("writer to a broken pipe: killed by SIGPIPE\n");
+
+	{
+		siginfo_t si;
+		cpu_set_t cs;
+		char name[16];
+
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0)
+			_exit(9);
+		memset(&si, 0, sizeof(si));
+		CHECK(waitid(P_PID, pid, &si, WEXITED | WNOWAIT) == 0);
+		CHECK(si.si_pid == pid && si.si_code == CLD_EXITED && si.si_status == 9);
+		CHECK(waitpid(pid, &st, 0) == pid && WEXITSTATUS(st) == 9);
+		printf("waitid: child exited 9, then reaped\n");
+		CHECK(sched_getaffinity(0, sizeof(cs), &cs) == 0 && CPU_COUNT(&cs) == 1);
+		CHECK(prctl(PR_SET_NAME, "renamed", 0, 0, 0) == 0);
+		CHECK(prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && strcmp(name, "renamed") == 0);
+		printf("one CPU; prctl name %s\n", name);
+	}
 
 	CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD);
 	printf("forkexec ok\n");
