@@ -335,6 +335,10 @@ uproc_clone(struct trapframe *tf, u64 flags, u64 stack, u64 ptid, u64 ctid,
 		memcpy(np->up_comm, p->up_comm, sizeof(np->up_comm));
 		memcpy(np->up_sigact, p->up_sigact, sizeof(np->up_sigact));
 		memcpy(np->up_sigflags, p->up_sigflags, sizeof(np->up_sigflags));
+		memcpy(np->up_sigmaskact, p->up_sigmaskact,
+		    sizeof(np->up_sigmaskact));
+		memcpy(np->up_sigrestorer, p->up_sigrestorer,
+		    sizeof(np->up_sigrestorer));
 		tid = (int)pid;
 	}
 	ut = uthread_alloc(np, tid);

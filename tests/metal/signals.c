@@ -131,6 +131,17 @@ main(void)
 	CHECK(pause() == -1 && errno == EINTR && got_usr1 == SIGUSR1);
 	CHECK(waitpid(pid, &st, 0) == pid);
 	printf("pause interrupted by a child's signal\n");
+
+	/* A forked child keeps the parent's handlers, and they work. */
+	pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		got_usr1 = 0;
+		raise(SIGUSR1);
+		_exit(got_usr1 == SIGUSR1 ? 0 : 1);
+	}
+	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	printf("handler inherited across fork\n");
 	printf("signals ok\n");
 	return 0;
 }
