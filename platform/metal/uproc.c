@@ -974,6 +974,10 @@ futex_op(u64 uaddr, int op, u32 val, u64 utimeout, u64 uaddr2, u32 val3)
 			ts = *(const struct kts *)(uintptr)utimeout;
 			if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
 				return -EINVAL;
+			/* Beyond ~285 years the nanoseconds overflow: forever. */
+			if (ts.tv_sec >= 9000000000l)
+				return futex_wait(vm, uaddr, val, 0,
+				    cmd == 9 ? val3 : 0xffffffffu);
 			deadline = ts.tv_sec * 1000000000ll + ts.tv_nsec;
 			if (cmd == 0)
 				deadline += hyp_clock_ns(HYP_CLOCK_MONOTONIC);
