@@ -227,7 +227,7 @@ sys_mremap(u64 old, u64 oldlen, u64 newlen, u64 flags, u64 newaddr)
 {
 	struct vmspace *vm = curvm();
 	u64 va;
-	int error;
+	int error, prot;
 
 	if ((old & (PAGE_SIZE - 1)) || (flags & ~3ul) != 0 || newlen == 0)
 		return -EINVAL;
@@ -237,9 +237,10 @@ sys_mremap(u64 old, u64 oldlen, u64 newlen, u64 flags, u64 newaddr)
 	newlen = PG_UP(newlen);
 	if (old < USER_MIN || old + oldlen > USER_TOP || oldlen == 0)
 		return -EFAULT;
-	if (!vms_check(vm, old, oldlen, 0) &&
-	    vms_protect(vm, old, oldlen, VM_PROT_READ | VM_PROT_WRITE) != 0)
+	if (!vms_mapped(vm, old, oldlen))
 		return -EFAULT;
+	/* New pages get the protection of the mapping's last page. */
+	prot = vms_prot_at(vm, old + oldlen - PAGE_SIZE);
 	if (newlen <= oldlen && !(flags & MREMAP_FIXED)) {
 		if (newlen < oldlen)
 			vms_unmap(vm, old + newlen, oldlen - newlen);
@@ -248,8 +249,7 @@ sys_mremap(u64 old, u64 oldlen, u64 newlen, u64 flags, u64 newaddr)
 	/* Grow in place if the pages above are free. */
 	if (!(flags & MREMAP_FIXED) && old + newlen <= USER_TOP &&
 	    vms_range_free(vm, old + oldlen, old + newlen, NULL)) {
-		error = vms_map(vm, old + oldlen, newlen - oldlen,
-		    VM_PROT_READ | VM_PROT_WRITE);
+		error = vms_map(vm, old + oldlen, newlen - oldlen, prot);
 		return error != 0 ? -error : (long)old;
 	}
 	if (!(flags & MREMAP_MAYMOVE))
@@ -263,7 +263,7 @@ sys_mremap(u64 old, u64 oldlen, u64 newlen, u64 flags, u64 newaddr)
 		return -ENOMEM;
 	}
 	if (newlen > oldlen && (error = vms_map(vm, va + oldlen, newlen - oldlen,
-	    VM_PROT_READ | VM_PROT_WRITE)) != 0)
+	    prot)) != 0)
 		return -error;
 	if ((error = vms_move(vm, old, va, newlen < oldlen ? newlen : oldlen)) != 0) {
 		vms_unmap(vm, va, newlen);
@@ -286,9 +286,10 @@ sys_madvise(u64 addr, u64 len, long advice)
 	len = PG_UP(len);
 	/* Private anonymous memory reads back as zeros after DONTNEED. */
 	if (advice == MADV_DONTNEED && len > 0) {
-		if (!vms_check(vm, addr, len, 1))
+		if (addr < USER_MIN || addr + len > USER_TOP || addr + len < addr ||
+		    !vms_mapped(vm, addr, len))
 			return -ENOMEM;
-		memset((void *)(uintptr)addr, 0, len);
+		vms_zero(vm, addr, len);
 	}
 	return 0;
 }

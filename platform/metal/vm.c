@@ -482,6 +482,43 @@ protect_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 	return 0;
 }
 
+/* Is every page of [va, va + len) mapped (with any protection)? */
+int
+vms_mapped(struct vmspace *vm, u64 va, u64 len)
+{
+	struct protarg pa = { 0, va };
+
+	return vms_walk(vm, va, va + len, check_one, &pa) == 0 &&
+	    pa.expect == va + len;
+}
+
+/* The protection of the page at va (0 if unmapped or PROT_NONE). */
+int
+vms_prot_at(struct vmspace *vm, u64 va)
+{
+	u64 *pte = pte_walk(vm->vm_pml4, va, 0, 1);
+
+	if (pte == NULL || (*pte & PTE_P) == 0)
+		return 0;
+	return VM_PROT_READ | ((*pte & PTE_W) ? VM_PROT_WRITE : 0) |
+	    ((*pte & pte_nx) == 0 ? VM_PROT_EXEC : 0);
+}
+
+static int
+zero_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
+{
+	if (*pte & (PTE_P | PTE_FRAME))
+		memset(metal_kva(*pte & PTE_ADDR), 0, PAGE_SIZE);
+	return 0;
+}
+
+/* MADV_DONTNEED on private anonymous memory: it reads back as zeros. */
+void
+vms_zero(struct vmspace *vm, u64 va, u64 len)
+{
+	(void)vms_walk(vm, va, va + len, zero_one, NULL);
+}
+
 /* mprotect: every page must be mapped (ENOMEM otherwise, as Linux). */
 int
 vms_protect(struct vmspace *vm, u64 va, u64 len, int prot)

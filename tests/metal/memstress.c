@@ -2,6 +2,7 @@
  * Bare-metal memory test: brk up and down, anonymous mmap of many sizes
  * with the contents checked, munmap, mprotect to read-only and back,
  * mremap growing a mapping (contents kept), MAP_FIXED over a mapping,
+ * MADV_DONTNEED reading back zeros,
  * and malloc/free churn.  Prints "memstress ok" when all held.
  */
 #define _GNU_SOURCE
@@ -55,6 +56,9 @@ main(void)
 	q[300 * 4096 - 1] = 1;
 	CHECK(mmap(q, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == q);
 	CHECK(q[0] == 0);
+	memset(q, 7, 8192);
+	CHECK(madvise(q, 8192, MADV_DONTNEED) == 0);
+	CHECK(q[0] == 0 && q[8191] == 0);
 	CHECK(munmap(q, 300 * 4096) == 0);
 	CHECK(mprotect(q, 4096, PROT_READ) == -1);
 	for (i = 0; i < 2000; i++) {
