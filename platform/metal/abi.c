@@ -50,6 +50,9 @@ struct ucheck_arg {
 #define SYS_rt_sigreturn 15
 #define SYS_sched_yield 24
 #define SYS_pause 34
+#define SYS_getitimer 36
+#define SYS_alarm 37
+#define SYS_setitimer 38
 #define SYS_rt_sigpending 127
 #define SYS_rt_sigsuspend 130
 #define SYS_mremap 25
@@ -865,6 +868,15 @@ metal_syscall(struct trapframe *tf)
 		break;
 	case SYS_pause:
 		rv = sig_suspend(0, 0);
+		break;
+	case SYS_alarm:
+		rv = sig_alarm(a1);
+		break;
+	case SYS_getitimer:
+		rv = sig_getitimer((long)(int)a1, a2);
+		break;
+	case SYS_setitimer:
+		rv = sig_setitimer((long)(int)a1, a2, a3);
 		break;
 	case SYS_rt_sigpending:
 		rv = sig_pending(a1, a2);

@@ -4,7 +4,9 @@
  * Linux ABI lays it out (libc's restorer then calls rt_sigreturn).
  *
  * Sources: kill/tkill/tgkill, a child's end (SIGCHLD to its parent), a
- * write to a broken pipe (SIGPIPE).  CPU faults stay fatal (uproc.c)
+ * write to a broken pipe (SIGPIPE), the real-time interval timer (alarm,
+ * setitimer ITIMER_REAL: SIGALRM, posted by one platform thread that
+ * sleeps until the earliest expiry).  CPU faults stay fatal (uproc.c)
  * whatever the handler.  A signal whose action is the default either
  * does nothing (SIGCHLD, SIGURG, SIGWINCH, SIGCONT; the stop signals,
  * there being no job control) or ends the process; an ignored one is
@@ -309,5 +311,136 @@ sig_pending(u64 uset, u64 size)
 		return -EFAULT;
 	*(u64 *)(uintptr)uset = (ut->ut_proc->up_sigpending | ut->ut_sigpending) &
 	    ut->ut_sigmask;
+	return 0;
+}
+
+/* --- alarm and ITIMER_REAL ------------------------------------------------ */
+
+#define NSEC 1000000000ll
+
+static struct hyp_thread *alarm_thread;
+static struct waitq alarm_wq;           /* the thread, between expiries */
+
+/* Post SIGALRM to every process whose timer expired; sleep till the next. */
+static void
+alarm_main(void *arg)
+{
+	for (;;) {
+		hyp_i64 now = hyp_clock_ns(HYP_CLOCK_MONOTONIC), next = 0;
+		struct uproc *p;
+
+		for (p = uproc_next(NULL); p != NULL; p = uproc_next(p)) {
+			if (p->up_alarm == 0)
+				continue;
+			if (p->up_alarm <= now) {
+				p->up_alarm = p->up_alarm_interval != 0 ?
+				    now + p->up_alarm_interval : 0;
+				sig_post(p, NULL, 14 /* SIGALRM */);
+			}
+			if (p->up_alarm != 0 && (next == 0 || p->up_alarm < next))
+				next = p->up_alarm;
+		}
+		(void)sched_sleepq(&alarm_wq, next);
+	}
+}
+
+/* Arm p's timer; start the alarm thread on first use. */
+static long
+alarm_arm(struct uproc *p, hyp_i64 value, hyp_i64 interval)
+{
+	p->up_alarm = value != 0 ? hyp_clock_ns(HYP_CLOCK_MONOTONIC) + value : 0;
+	p->up_alarm_interval = value != 0 ? interval : 0;
+	if (alarm_thread == NULL && value != 0 &&
+	    sched_spawn(alarm_main, NULL, NULL, "alarm", &alarm_thread) != 0) {
+		p->up_alarm = 0;
+		return -ENOMEM;
+	}
+	(void)sched_wakeq(&alarm_wq, -1);
+	return 0;
+}
+
+static hyp_i64
+alarm_left(struct uproc *p)
+{
+	hyp_i64 left;
+
+	if (p->up_alarm == 0)
+		return 0;
+	left = p->up_alarm - hyp_clock_ns(HYP_CLOCK_MONOTONIC);
+	return left > 0 ? left : 1;
+}
+
+long
+sig_alarm(u64 seconds)
+{
+	struct uproc *p = uthread_cur()->ut_proc;
+	hyp_i64 left = alarm_left(p);
+	long r;
+
+	if (seconds > 0x7fffffffu)
+		seconds = 0x7fffffffu;
+	if ((r = alarm_arm(p, (hyp_i64)seconds * NSEC, 0)) != 0)
+		return r;
+	/* Whole seconds left, rounded to nearest but never 0 if pending. */
+	return left == 0 ? 0 : (left + NSEC / 2) / NSEC > 0 ?
+	    (long)((left + NSEC / 2) / NSEC) : 1;
+}
+
+struct kitimerval {
+	long it_interval_sec, it_interval_usec;
+	long it_value_sec, it_value_usec;
+};
+
+static void
+itv_fill(struct uproc *p, struct kitimerval *v)
+{
+	hyp_i64 left = alarm_left(p);
+
+	v->it_interval_sec = p->up_alarm_interval / NSEC;
+	v->it_interval_usec = p->up_alarm_interval % NSEC / 1000;
+	v->it_value_sec = left / NSEC;
+	v->it_value_usec = left % NSEC / 1000;
+}
+
+long
+sig_getitimer(long which, u64 ucur)
+{
+	struct uproc *p = uthread_cur()->ut_proc;
+	struct kitimerval v;
+
+	if (which != 0)
+		return which == 1 || which == 2 ? -ENOSYS : -EINVAL;
+	if (!vms_check(p->up_vm, ucur, sizeof(v), 1))
+		return -EFAULT;
+	itv_fill(p, &v);
+	*(struct kitimerval *)(uintptr)ucur = v;
+	return 0;
+}
+
+long
+sig_setitimer(long which, u64 unew, u64 uold)
+{
+	struct uproc *p = uthread_cur()->ut_proc;
+	struct kitimerval n, o;
+
+	if (which != 0)
+		return which == 1 || which == 2 ? -ENOSYS : -EINVAL;
+	if ((unew != 0 && !vms_check(p->up_vm, unew, sizeof(n), 0)) ||
+	    (uold != 0 && !vms_check(p->up_vm, uold, sizeof(o), 1)))
+		return -EFAULT;
+	itv_fill(p, &o);
+	if (unew != 0) {
+		n = *(const struct kitimerval *)(uintptr)unew;
+		if (n.it_value_sec < 0 || n.it_value_usec < 0 ||
+		    n.it_value_usec >= 1000000 || n.it_interval_sec < 0 ||
+		    n.it_interval_usec < 0 || n.it_interval_usec >= 1000000 ||
+		    n.it_value_sec > 0x7fffffff || n.it_interval_sec > 0x7fffffff)
+			return -EINVAL;
+		if (alarm_arm(p, n.it_value_sec * NSEC + n.it_value_usec * 1000,
+		    n.it_interval_sec * NSEC + n.it_interval_usec * 1000) != 0)
+			return -ENOMEM;
+	}
+	if (uold != 0)
+		*(struct kitimerval *)(uintptr)uold = o;
 	return 0;
 }

@@ -720,6 +720,15 @@ uproc_waitid(long idtype, long id, u64 uinfo, long options, u64 rusage)
 	return 0;
 }
 
+struct uproc *
+uproc_next(struct uproc *p)
+{
+	for (p = p == NULL ? uproc_all : p->up_allnext; p != NULL; p = p->up_allnext)
+		if (!p->up_zombie)
+			return p;
+	return NULL;
+}
+
 static struct uproc *
 uproc_find(long pid)
 {

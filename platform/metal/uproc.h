@@ -108,6 +108,8 @@ struct uproc {
 	struct waitq up_vforkq;         /* the vfork parent */
 	u64 up_sigpending;              /* process-directed, bit sig - 1 */
 	struct waitq up_sigq;           /* sigsuspend and pause */
+	hyp_i64 up_alarm;               /* ITIMER_REAL: next expiry (monotonic ns) */
+	hyp_i64 up_alarm_interval;      /* its period, 0: one-shot */
 	u64 up_sigact[NSIG];            /* handlers (signal.c) */
 	u64 up_sigflags[NSIG];
 	u64 up_sigmaskact[NSIG];
@@ -154,6 +156,11 @@ void sig_deliver(struct trapframe *tf);
 long sig_return(struct trapframe *tf);
 long sig_suspend(u64 umask, u64 size);
 long sig_pending(u64 uset, u64 size);
+long sig_alarm(u64 seconds);
+long sig_setitimer(long which, u64 unew, u64 uold);
+long sig_getitimer(long which, u64 ucur);
+/* For uproc.c: the first live process after p in the list, or NULL. */
+struct uproc *uproc_next(struct uproc *p);
 long futex_op(u64 uaddr, int op, u32 val, u64 utimeout, u64 uaddr2, u32 val3);
 void futex_wake_proc(struct uproc *p);
 

@@ -6,8 +6,10 @@
  * unmapped buffers and kernel addresses (EFAULT, as Linux), "partial"
  * makes the kernel write past a mapping's end in a read(2) whose buffer
  * starts mapped (the program is killed: no EFAULT recovery inside the
- * kernel).  "null", "exec", "ud" and "partial" must end the program by a
- * signal with a diagnostic on the console, never the kernel.
+ * kernel), "spin" arms a 50 ms ITIMER_REAL and loops without system
+ * calls (SIGALRM must end it).  "null", "exec", "ud" and "partial" must
+ * end the program by a signal with a diagnostic on the console, never
+ * the kernel.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -88,6 +91,13 @@ main(int argc, char **argv)
 		printf("open unmapped path: %s\n", efault(open((char *)0x10000000ul, O_RDONLY)));
 		printf("writev unmapped buffer: %s\n", efault(writev(1, &iov, 1)));
 		return 0;
+	}
+	if (strcmp(what, "spin") == 0) {
+		struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+
+		setitimer(ITIMER_REAL, &it, NULL);
+		for (;;)
+			;
 	}
 	if (strcmp(what, "partial") == 0) {
 		char *p = mmap(NULL, 8192, PROT_READ | PROT_WRITE,

@@ -4,13 +4,15 @@
  * sigpending until unblocked; SIGCHLD wakes sigsuspend; sigaltstack with
  * SA_ONSTACK; default actions (SIGTERM, abort's SIGABRT) end a child with
  * that signal; SIGPIPE ignored gives EPIPE; pause() returns when a child
- * signals the parent.  Prints "signals ok" when all held.
+ * signals the parent; handlers survive fork; a periodic ITIMER_REAL
+ * interrupts pause() twice.  Prints "signals ok" when all held.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -142,6 +144,24 @@ main(void)
 	}
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	printf("handler inherited across fork\n");
+
+	{
+		struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, cur;
+
+		got_usr1 = 0;
+		sa.sa_handler = on_usr1;
+		sa.sa_flags = 0;
+		CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+		CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+		CHECK(getitimer(ITIMER_REAL, &cur) == 0 && cur.it_interval.tv_usec == 20000);
+		CHECK(pause() == -1 && errno == EINTR && got_usr1 == SIGALRM);
+		got_usr1 = 0;
+		CHECK(pause() == -1 && errno == EINTR && got_usr1 == SIGALRM);
+		it.it_value.tv_usec = 0;
+		CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+		CHECK(alarm(5) == 0 && alarm(0) >= 4);
+		printf("interval timer: SIGALRM twice; alarm\n");
+	}
 	printf("signals ok\n");
 	return 0;
 }

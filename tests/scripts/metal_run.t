@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..21"
+echo "1..22"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -130,8 +130,9 @@ else
 fi
 
 run signals ''
-if [ "$status" = "exit 0" ] && has "signals ok"; then
-	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause"
+if [ "$status" = "exit 0" ] && has "signals ok" &&
+    has "interval timer: SIGALRM twice; alarm"; then
+	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause, timers"
 else
 	notok "signals: status '$status'" "$(show)"
 fi
@@ -157,6 +158,13 @@ if [ "$status" = "signal 4" ] && grep -q 'killed by SIGILL: invalid opcode' "$ou
 	ok "invalid instruction: SIGILL, status signal 4"
 else
 	notok "invalid instruction: status '$status'" "$(show)"
+fi
+
+run faults '-- faults spin'
+if [ "$status" = "signal 14" ]; then
+	ok "a program spinning without system calls is ended by its SIGALRM"
+else
+	notok "spin with a timer: status '$status'" "$(show)"
 fi
 
 run faults '-- faults badptr'
