@@ -102,7 +102,7 @@ curvm(void)
 	return uthread_cur()->ut_proc->up_vm;
 }
 
-/* --- memory ------------------------------------------------------------------- */
+/* --- memory ------------------------------------------------------------- */
 
 /* A free range of len bytes below the mmap cursor, or 0. */
 static u64
@@ -297,7 +297,7 @@ sys_madvise(u64 addr, u64 len, long advice)
 	return 0;
 }
 
-/* --- signal dispositions and masks (delivery: signal.c) ---------------------- */
+/* --- signal dispositions and masks (delivery: signal.c) ----------------- */
 
 struct ksigaction {
 	u64 sa_handler, sa_flags, sa_restorer, sa_mask;
@@ -395,7 +395,7 @@ sys_sigaltstack(u64 ss, u64 oss)
 	return 0;
 }
 
-/* --- limits --------------------------------------------------------------------- */
+/* --- limits ------------------------------------------------------------- */
 
 static long
 rlimit_get(long res, u64 *cur, u64 *max)
@@ -432,7 +432,7 @@ sys_prlimit(long pid, long res, u64 newlim, u64 oldlim)
 	return 0;
 }
 
-/* --- the one CPU and the thread's name ------------------------------------------ */
+/* --- the one CPU and the thread's name ---------------------------------- */
 
 /* sched_getaffinity: CPU 0 only; the size of the mask written, as Linux. */
 static long
@@ -492,7 +492,7 @@ sys_prctl(long op, u64 arg)
 	return -EINVAL;
 }
 
-/* --- execve ---------------------------------------------------------------------- */
+/* --- execve ------------------------------------------------------------- */
 
 /*
  * The kernel's system calls take only user addresses (its copyin refuses
@@ -587,7 +587,8 @@ out:
 
 /* Copy a user string (at most max bytes with the NUL) to the heap. */
 static int
-ustr_dup(struct vmspace *vm, u64 u, hyp_size_t max, char **out, hyp_size_t *lenp)
+ustr_dup(struct vmspace *vm, u64 u, hyp_size_t max, char **out,
+    hyp_size_t *lenp)
 {
 	hyp_size_t n = 0;
 	char *s;
@@ -699,7 +700,7 @@ out:
 	return error != 0 ? -error : 0;
 }
 
-/* --- checking the kernel's pointer arguments ------------------------------------- */
+/* --- checking the kernel's pointer arguments ---------------------------- */
 
 static int
 ucheck_str(struct vmspace *vm, u64 p)
@@ -787,7 +788,7 @@ ucheck(long nr, const u64 *a)
 	return 0;
 }
 
-/* --- the dispatcher -------------------------------------------------------------- */
+/* --- the dispatcher ----------------------------------------------------- */
 
 static long
 sys_arch_prctl(long code, u64 addr)

@@ -2,10 +2,10 @@
  * Memory: every byte between the end of what the loader gave us (the
  * image, its modules) and the top of RAM the multiboot loader reported
  * (capped at 1 GiB) is one heap, addressed through the direct map
- * (vm.c: KERN_DMAP).  Blocks are powers of two from 16 bytes, carved off the front
- * of the heap aligned to their size (up to 4 KiB), and a freed block goes
- * on the free list of its size class for reuse: hyp_free is told the size,
- * so blocks need no header.  Memory never returns to the bump region; the
+ * (vm.c: KERN_DMAP).  Blocks are powers of two from 16 bytes, carved
+ * off the front of the heap aligned to their size (up to 4 KiB), and a
+ * freed block goes on the free list of its size class for reuse:
+ * hyp_free is told the size, so blocks need no header.  Memory never returns to the bump region; the
  * kernel's own slab allocator (kmem) sits above this and keeps the
  * traffic here low.
  *

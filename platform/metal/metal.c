@@ -28,7 +28,7 @@ extern char _end[];
 static const struct hyp_upcalls *metal_up;
 static int metal_hyp_running;
 
-/* --- the compiler's own needs (kernel.o has its own, renamed pithk_*) -- */
+/* --- the compiler's own needs (kernel.o has its own, renamed pithk_*) --- */
 
 void *memmove(void *dst, const void *src, hyp_size_t n);
 
@@ -81,7 +81,7 @@ memcmp(const void *a, const void *b, hyp_size_t n)
 	return 0;
 }
 
-/* --- serial console ------------------------------------------------------ */
+/* --- serial console ----------------------------------------------------- */
 
 static void
 serial_init(void)
@@ -151,7 +151,7 @@ metal_putd(long v)
 	metal_puts(&buf[i]);
 }
 
-/* --- power off ----------------------------------------------------------- */
+/* --- power off ---------------------------------------------------------- */
 
 void
 metal_exit(int code)
@@ -192,7 +192,7 @@ hyp_panic(void)
 	metal_exit_status(METAL_STATUS_PANIC, 0);
 }
 
-/* --- entropy ------------------------------------------------------------- */
+/* --- entropy ------------------------------------------------------------ */
 
 static int metal_have_rdrand;
 
@@ -260,7 +260,7 @@ hyp_getrandom(void *buf, hyp_size_t len)
 	return 0;
 }
 
-/* --- life cycle ---------------------------------------------------------- */
+/* --- life cycle --------------------------------------------------------- */
 
 #define EBUSY 16
 #define EINVAL 22
@@ -294,7 +294,7 @@ metal_lwp_exit(void *lwp)
 		metal_up->hu_lwp_exit(lwp);
 }
 
-/* --- block devices: none yet (virtio-blk is a later slice) ---------------- */
+/* --- block devices: none yet (virtio-blk is a later slice) -------------- */
 
 int
 hyp_bio_open(const char *name, int flags, struct hyp_bio **ret,
@@ -328,7 +328,7 @@ hyp_bio_close(struct hyp_bio *b)
 {
 }
 
-/* --- entry --------------------------------------------------------------- */
+/* --- entry -------------------------------------------------------------- */
 
 #define MB_BOOT_MAGIC 0x2BADB002
 #define MB_INFO_MEM 0x1

@@ -115,7 +115,7 @@ void metal_ctx_switch(void **save_sp, void *new_sp);
 void metal_thread_trampoline(void);
 extern char boot_stack_top[];
 
-/* --- traps (entry.S, trap.c) ------------------------------------------------ */
+/* --- traps (entry.S, trap.c) -------------------------------------------- */
 
 /* What every entry to the kernel leaves on the kernel stack (entry.S). */
 struct trapframe {
@@ -150,7 +150,7 @@ void metal_backtrace(u64 rbp, u64 rsp);
 extern volatile u64 metal_ticks;
 #define METAL_HZ 1000
 
-/* --- page tables (vm.c) ---------------------------------------------------- */
+/* --- page tables (vm.c) ------------------------------------------------- */
 
 /*
  * Physical memory below 1 GiB is mapped at KERN_DMAP in every address
@@ -203,7 +203,7 @@ read_cr3(void)
 	return v;
 }
 
-/* --- scheduler extras for user threads (sched.c) ---------------------------- */
+/* --- scheduler extras for user threads (sched.c) ------------------------ */
 
 struct hyp_thread;
 struct waitq {
@@ -230,7 +230,7 @@ int sched_runnable(void);
 /* Called by the scheduler on every switch (uproc.c). */
 void uproc_switch(struct hyp_thread *prev, struct hyp_thread *next);
 
-/* --- user programs (uproc.c, abi.c, elf.c) --------------------------------- */
+/* --- user programs (uproc.c, abi.c, elf.c) ------------------------------ */
 
 /* Run a static Linux program to its end; returns its wait status. */
 int metal_app_run(const void *elf, hyp_size_t len, char *const argv[],
@@ -245,7 +245,7 @@ int metal_syscall(struct trapframe *tf);
 /* A kernel-mode fault on a user address during a system call. */
 int uproc_kfault(struct trapframe *tf, u64 addr);
 
-/* --- boot arguments and the run's end (bootargs.c; metal-run's) ------------ */
+/* --- boot arguments and the run's end (bootargs.c; metal-run's) --------- */
 
 struct metal_bootargs {
 	const void *ba_elf;             /* the program, or NULL */

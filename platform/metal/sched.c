@@ -270,7 +270,7 @@ hyp_sleep_until(hyp_i64 deadline_ns)
 	return 0;
 }
 
-/* --- threads ------------------------------------------------------------- */
+/* --- threads ------------------------------------------------------------ */
 
 void
 sched_thread_exit(void)
@@ -376,7 +376,7 @@ hyp_thread_join(struct hyp_thread *t)
 	thread_free(t);
 }
 
-/* --- for user programs (uproc.c) ------------------------------------------ */
+/* --- for user programs (uproc.c) ---------------------------------------- */
 
 struct hyp_thread *
 sched_curthread(void)
@@ -451,7 +451,7 @@ hyp_curlwp_set(void *lwp)
 	curthread->t_lwp = lwp;
 }
 
-/* --- mutexes -------------------------------------------------------------- */
+/* --- mutexes ------------------------------------------------------------ */
 
 void
 hyp_mutex_init(struct hyp_mutex *m)
@@ -501,7 +501,7 @@ hyp_mutex_exit(struct hyp_mutex *m)
 	wq_wake_one(&mm->mm_wq);
 }
 
-/* --- reader-writer locks -------------------------------------------------- */
+/* --- reader-writer locks ------------------------------------------------ */
 
 void
 hyp_rw_init(struct hyp_rwlock *rw)
@@ -553,7 +553,7 @@ hyp_rw_exit(struct hyp_rwlock *rw)
 	wq_wake_all(&mr->mr_wq);
 }
 
-/* --- condition variables -------------------------------------------------- */
+/* --- condition variables ------------------------------------------------ */
 
 void
 hyp_cond_init(struct hyp_cond *c)

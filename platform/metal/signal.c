@@ -171,7 +171,8 @@ sig_deliver(struct trapframe *tf)
 		sig_badframe(p, "a signal handler without a restorer");
 	sp = tf->tf_rsp;
 	if ((flags & SA_ONSTACK) && ut->ut_altstack[1] != 0 &&
-	    !(sp > ut->ut_altstack[0] && sp <= ut->ut_altstack[0] + ut->ut_altstack[2]))
+	    !(sp > ut->ut_altstack[0] &&
+	    sp <= ut->ut_altstack[0] + ut->ut_altstack[2]))
 		sp = ut->ut_altstack[0] + ut->ut_altstack[2];
 	sp -= 128;                      /* the red zone */
 	fp = (sp - 512) & ~63ul;
@@ -314,7 +315,7 @@ sig_pending(u64 uset, u64 size)
 	return 0;
 }
 
-/* --- alarm and ITIMER_REAL ------------------------------------------------ */
+/* --- alarm and ITIMER_REAL ---------------------------------------------- */
 
 #define NSEC 1000000000ll
 

@@ -113,6 +113,30 @@ smep_enable(void)
 	__asm__ volatile("movq %0, %%cr4" :: "r"(cr4));
 }
 
+/*
+ * The CPU state user mode needs, whatever entry path (multiboot's boot.S,
+ * or another) set up long mode: syscall and NX enabled, SSE usable,
+ * write protection honoured in ring 0.
+ */
+static void
+cpu_features(void)
+{
+	u32 a, b, c, d;
+	u64 efer = rdmsr(MSR_EFER) | 1 /* SCE */, cr0, cr4;
+
+	__asm__ volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+	    : "a"(0x80000001u), "c"(0));
+	if (d & (1u << 20))
+		efer |= EFER_NXE;
+	wrmsr(MSR_EFER, efer);
+	/* CR4: OSFXSR, OSXMMEXCPT.  CR0: no EM; WP, MP. */
+	__asm__ volatile("movq %%cr4, %0" : "=r"(cr4));
+	__asm__ volatile("movq %0, %%cr4" :: "r"(cr4 | 0x600ul));
+	__asm__ volatile("movq %%cr0, %0" : "=r"(cr0));
+	cr0 = (cr0 & ~0x4ul) | 0x10002ul;
+	__asm__ volatile("movq %0, %%cr0" :: "r"(cr0));
+}
+
 void
 trap_init(void)
 {
@@ -122,6 +146,8 @@ trap_init(void)
 	} __attribute__((packed)) idtr;
 	u64 base = (u64)(uintptr)&metal_tss, limit = sizeof(metal_tss) - 1;
 	int i;
+
+	cpu_features();
 
 	for (i = 0; i < 48; i++)
 		idt_set(i, metal_trap_stubs[i], i == 8 ? 1 : 0);
@@ -167,7 +193,7 @@ trap_set_kstack(u64 top)
 	metal_kstack_top = top;
 }
 
-/* --- reports ----------------------------------------------------------------- */
+/* --- reports ------------------------------------------------------------ */
 
 static void
 reg(const char *name, u64 v, int nl)

@@ -121,7 +121,7 @@ uproc_switch(struct hyp_thread *prev, struct hyp_thread *next)
 	n->ut_slice = metal_ticks;
 }
 
-/* --- creation ------------------------------------------------------------------ */
+/* --- creation ----------------------------------------------------------- */
 
 static struct uproc *
 uproc_alloc(struct uproc *parent, int pid)
@@ -296,7 +296,7 @@ metal_app_run(const void *elf, hyp_size_t len, char *const argv[],
 	return status;
 }
 
-/* --- fork, vfork and clone ------------------------------------------------- */
+/* --- fork, vfork and clone ---------------------------------------------- */
 
 long
 uproc_clone(struct trapframe *tf, u64 flags, u64 stack, u64 ptid, u64 ctid,
@@ -384,7 +384,7 @@ fail:
 	return -error;
 }
 
-/* --- exec ------------------------------------------------------------------------ */
+/* --- exec --------------------------------------------------------------- */
 
 /* Close the descriptors marked close-on-exec (the kernel has no exec). */
 static void
@@ -527,7 +527,7 @@ exec_at(struct trapframe *tf, const char *path, char *const argv[],
 	return 0;
 }
 
-/* --- exit and wait -------------------------------------------------------------- */
+/* --- exit and wait ------------------------------------------------------ */
 
 /*
  * The last thread is gone: release everything but the zombie record
@@ -771,7 +771,7 @@ found:
 	return 0;
 }
 
-/* --- faults and the way back to user mode ------------------------------------- */
+/* --- faults and the way back to user mode ------------------------------- */
 
 void
 uproc_fault(struct trapframe *tf, int sig, const char *what)
@@ -861,7 +861,7 @@ uproc_return_check(struct trapframe *tf)
 		sig_deliver(tf);
 }
 
-/* --- futexes ---------------------------------------------------------------------- */
+/* --- futexes ------------------------------------------------------------ */
 
 /*
  * Waiters live on their own kernel stacks (mapped in every address

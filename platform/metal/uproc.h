@@ -45,7 +45,7 @@ long pith_kproc_release(int pid);
 #define ENOSYS 38
 #define ETIMEDOUT 110
 
-/* --- address spaces (vm.c) -------------------------------------------------- */
+/* --- address spaces (vm.c) ---------------------------------------------- */
 
 #define VM_PROT_READ 1
 #define VM_PROT_WRITE 2
@@ -86,7 +86,7 @@ int vms_fault(struct vmspace *vm, u64 addr);
 int vms_prefault(struct vmspace *vm, u64 va, u64 len, int write);
 int vms_scratch(struct vmspace *vm, u64 addr);
 
-/* --- processes and threads (uproc.c) ---------------------------------------- */
+/* --- processes and threads (uproc.c) ------------------------------------ */
 
 #define NSIG 65
 
@@ -148,7 +148,7 @@ void uproc_fpu_init(u8 *fpu);
 /* Mark p as ending with wait status st (the first one wins). */
 void uproc_doom(struct uproc *p, int st);
 
-/* --- signals (signal.c) ------------------------------------------------------- */
+/* --- signals (signal.c) ------------------------------------------------- */
 
 void sig_post(struct uproc *p, struct uthread *t, int sig);
 int sig_deliverable(struct uthread *ut);
@@ -164,7 +164,7 @@ struct uproc *uproc_next(struct uproc *p);
 long futex_op(u64 uaddr, int op, u32 val, u64 utimeout, u64 uaddr2, u32 val3);
 void futex_wake_proc(struct uproc *p);
 
-/* --- ELF (elf.c) -------------------------------------------------------------- */
+/* --- ELF (elf.c) -------------------------------------------------------- */
 
 struct elf_image {
 	u64 ei_entry;

@@ -172,7 +172,7 @@ pte_walk(u64 *pml4, u64 va, int alloc, int user)
 	return &t[(va >> 12) & 511];
 }
 
-/* --- kernel stacks ----------------------------------------------------------- */
+/* --- kernel stacks ------------------------------------------------------ */
 
 void *
 vm_kstack_alloc(hyp_size_t size)
@@ -243,7 +243,7 @@ metal_map_mmio(u64 pa, hyp_size_t len)
 	return (void *)(uintptr)(va + off);
 }
 
-/* --- user address spaces ---------------------------------------------------- */
+/* --- user address spaces ------------------------------------------------ */
 
 struct vmspace *
 vms_create(void)
