@@ -1,6 +1,7 @@
 /*
  * Bare-metal fault test, by argv[1]: "null" reads address 0, "exec" jumps
- * into a data page, "ud" runs an invalid instruction, "oom" mallocs until
+ * into a data page, "kread" and "kdmap" read kernel memory (the image at
+ * 1 MiB, the direct map), "textwrite" writes its own code, "ud" runs an invalid instruction, "oom" mallocs until
  * malloc fails (then exits 1 with a message), "stack" recurses deeply
  * (the stack grows on demand; exits 0), "badptr" hands system calls
  * unmapped buffers and kernel addresses (EFAULT, as Linux), "partial"
@@ -63,6 +64,14 @@ main(int argc, char **argv)
 		return *nullp;
 	if (strcmp(what, "exec") == 0) {
 		((void (*)(void))(void *)code)();
+		return 0;
+	}
+	if (strcmp(what, "kread") == 0)      /* the kernel's image */
+		return *(volatile int *)0x100000ul;
+	if (strcmp(what, "kdmap") == 0)      /* the kernel's direct map */
+		return *(volatile int *)0xffff800000100000ul;
+	if (strcmp(what, "textwrite") == 0) {
+		*(volatile unsigned char *)(void *)main = 0xc3;
 		return 0;
 	}
 	if (strcmp(what, "ud") == 0) {

@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..22"
+echo "1..23"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -152,6 +152,17 @@ if [ "$status" = "signal 11" ] && grep -q 'killed by SIGSEGV: page fault: execut
 else
 	notok "executing data: status '$status'" "$(show)"
 fi
+
+kern_ok=1
+for m in kread kdmap textwrite; do
+	run faults "-- faults $m"
+	if [ "$status" != "signal 11" ] || ! grep -q 'killed by SIGSEGV: page fault: protection violation' "$out"; then
+		kern_ok=0
+		notok "faults $m: status '$status'" "$(show)"
+		break
+	fi
+done
+[ $kern_ok -eq 1 ] && ok "kernel image and direct map are supervisor-only, text read-only: SIGSEGV"
 
 run faults '-- faults ud'
 if [ "$status" = "signal 4" ] && grep -q 'killed by SIGILL: invalid opcode' "$out"; then
