@@ -181,14 +181,23 @@ metal_fatal(const char *why)
 void
 hyp_panic(void)
 {
-	u64 rsp;
+	struct trapframe tf;
 
 	/* The kernel has already printed its message. */
 	metal_puts("metal: panic, called from ");
 	metal_putx((u64)(uintptr)__builtin_return_address(0));
 	metal_puts("\n");
-	__asm__ volatile("movq %%rsp, %0" : "=r"(rsp));
-	metal_backtrace(0, rsp);
+	/* What survives a call: the callee-saved registers, rsp, the caller. */
+	memset(&tf, 0, sizeof(tf));
+	__asm__ volatile("movq %%rbx, %0; movq %%rbp, %1; movq %%r12, %2; "
+	    "movq %%r13, %3; movq %%r14, %4; movq %%r15, %5; movq %%rsp, %6"
+	    : "=m"(tf.tf_rbx), "=m"(tf.tf_rbp), "=m"(tf.tf_r12), "=m"(tf.tf_r13),
+	    "=m"(tf.tf_r14), "=m"(tf.tf_r15), "=m"(tf.tf_rsp));
+	tf.tf_rip = (u64)(uintptr)__builtin_return_address(0);
+	tf.tf_cs = SEL_KCODE;
+	tf.tf_ss = SEL_KDATA;
+	trap_dump(&tf);
+	metal_backtrace(0, tf.tf_rsp);
 	metal_exit_status(METAL_STATUS_PANIC, 0);
 }
 

@@ -265,5 +265,4 @@ struct metal_module {
 };
 int metal_modules(const struct metal_module **mods);
 
-
 #endif
