@@ -237,7 +237,16 @@ $(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/met
 $(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld platform/metal/mksyms.sh
 	$(call metal_link,$(METALOBJS) $(KERNEL))
 metal: $(METAL)/pith.elf $(METAL)/pith-kernel.elf
-.PHONY: metal
+# `pith run` finds the installed image in $(LIBDIR)/pith/.
+install: install-metal
+install-metal: $(METAL)/pith-kernel.elf
+	install -d $(DESTDIR)$(LIBDIR)/pith
+	install -m 644 $(METAL)/pith-kernel.elf $(DESTDIR)$(LIBDIR)/pith/pith-kernel.elf
+uninstall: uninstall-metal
+uninstall-metal:
+	rm -f $(DESTDIR)$(LIBDIR)/pith/pith-kernel.elf
+	-rmdir $(DESTDIR)$(LIBDIR)/pith 2>/dev/null
+.PHONY: metal install-metal uninstall-metal
 # --- end of bare metal ----------------------------------------------------
 
 # --- libpithshim: unmodified programs on pithd via LD_PRELOAD (issue 6) ---
