@@ -4,6 +4,8 @@
  * system calls must not stop the others' timers: the main thread's
  * nanosleep still ends and its flag stops the spinner (timer preemption).
  * A condition wait with a 20 ms deadline times out (futex timeouts).
+ * The program ends with a thread still blocked in a condition wait:
+ * exit_group must end it too.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -29,6 +31,17 @@ adder(void *arg)
 		if (i % 1000 == 0)
 			sched_yield();
 	}
+	return arg;
+}
+
+static pthread_cond_t never = PTHREAD_COND_INITIALIZER;
+
+static void *
+blocker(void *arg)
+{
+	pthread_mutex_lock(&lock);
+	for (;;)
+		pthread_cond_wait(&never, &lock);
 	return arg;
 }
 
@@ -92,5 +105,9 @@ main(void)
 		if (e != ETIMEDOUT || ms < 19)
 			return 1;
 	}
+	if (pthread_create(&s, NULL, blocker, NULL) != 0)
+		return 1;
+	sched_yield();
+	printf("exiting with a thread blocked in a condition wait\n");
 	return counter == NTHREADS * NADD ? 0 : 1;
 }

@@ -105,7 +105,8 @@ fi
 run threads ''
 if [ "$status" = "exit 0" ] && has "counter 160000 (want 160000)" &&
     has "spinner stopped after the main thread slept" &&
-    has "cond_timedwait: ETIMEDOUT after >= 20 ms: yes"; then
+    has "cond_timedwait: ETIMEDOUT after >= 20 ms: yes" &&
+    has "exiting with a thread blocked in a condition wait"; then
 	ok "8 pthreads, mutex counter exact; a spinning thread is preempted; futex timeout"
 else
 	notok "threads: status '$status'" "$(show)"
