@@ -136,6 +136,9 @@ sys_mmap(u64 addr, u64 len, u64 prot, u64 flags, long fd, u64 off)
 	if (!(flags & MAP_ANONYMOUS) && (flags & MAP_SHARED) &&
 	    (prot & VM_PROT_WRITE))
 		return -ENODEV;         /* no shared writable file mappings */
+	/* Pages come on first touch, but never promise more than is left. */
+	if ((prot & VM_PROT_ALL) && len > mem_user_avail())
+		return -ENOMEM;
 	if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
 		if (addr < USER_MIN || addr + len > USER_TOP || addr + len < addr)
 			return -EPERM;
@@ -215,7 +218,8 @@ sys_brk(u64 want)
 	if (want < vm->vm_brk_base || want >= VM_MMAP_TOP)
 		return (long)vm->vm_brk;
 	if (next > cur) {
-		if (!vms_range_free(vm, cur, next, NULL) ||
+		if (next - cur > mem_user_avail() ||
+		    !vms_range_free(vm, cur, next, NULL) ||
 		    vms_map(vm, cur, next - cur, VM_PROT_READ | VM_PROT_WRITE) != 0)
 			return (long)vm->vm_brk;
 	} else if (next < cur) {
@@ -249,6 +253,8 @@ sys_mremap(u64 old, u64 oldlen, u64 newlen, u64 flags, u64 newaddr)
 			vms_unmap(vm, old + newlen, oldlen - newlen);
 		return (long)old;
 	}
+	if (prot != 0 && newlen > oldlen && newlen - oldlen > mem_user_avail())
+		return -ENOMEM;
 	/* Grow in place if the pages above are free. */
 	if (!(flags & MREMAP_FIXED) && old + newlen <= USER_TOP &&
 	    vms_range_free(vm, old + oldlen, old + newlen, NULL)) {

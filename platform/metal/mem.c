@@ -31,6 +31,7 @@ struct mem_free {
 
 static uintptr mem_next, mem_top;
 static struct mem_free *mem_freelist[MEM_NCLASSES];
+static u64 mem_nfree4k;                 /* blocks on the 4 KiB list */
 static u64 mem_used;
 
 void
@@ -59,6 +60,8 @@ mem_take(int k, hyp_size_t align)
 	for (pp = &mem_freelist[k]; (f = *pp) != NULL; pp = &f->mf_next) {
 		if (((uintptr)f & (align - 1)) == 0) {
 			*pp = f->mf_next;
+			if (k == 12)
+				mem_nfree4k--;
 			return f;
 		}
 	}
@@ -105,6 +108,8 @@ mem_free(void *p, hyp_size_t size)
 	k = mem_class(size == 0 ? 1 : size);
 	f->mf_next = mem_freelist[k];
 	mem_freelist[k] = f;
+	if (k == 12)
+		mem_nfree4k++;
 	mem_used -= (u64)1 << k;
 }
 
@@ -123,6 +128,16 @@ mem_alloc_user_page(void)
 	}
 	mem_used += 4096;
 	return p;
+}
+
+/* Bytes mem_alloc_user_page could still hand out. */
+u64
+mem_user_avail(void)
+{
+	u64 bump = mem_top > mem_next + MEM_RESERVE + 4096 ?
+	    mem_top - mem_next - MEM_RESERVE - 4096 : 0;
+
+	return bump + mem_nfree4k * 4096;
 }
 
 void

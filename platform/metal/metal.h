@@ -102,6 +102,7 @@ u64 mem_inuse(void);
 void mem_forget(hyp_size_t size);
 /* A 4 KiB page for a user program, or NULL below the kernel's reserve. */
 void *mem_alloc_user_page(void);
+u64 mem_user_avail(void);
 
 /* clock.c */
 void clock_init(void);

@@ -773,6 +773,20 @@ found:
 
 /* --- faults and the way back to user mode ------------------------------- */
 
+/* A page was needed and none is left: the program ends, as by OOM kill. */
+static void
+uproc_oom(struct uproc *p)
+{
+	if (!p->up_exiting) {
+		metal_puts("pith: ");
+		metal_puts(p->up_comm);
+		metal_puts(" (pid ");
+		metal_putd(p->up_pid);
+		metal_puts(") killed: out of memory\n");
+	}
+	uproc_doom(p, 9);
+}
+
 void
 uproc_fault(struct trapframe *tf, int sig, const char *what)
 {
@@ -781,9 +795,16 @@ uproc_fault(struct trapframe *tf, int sig, const char *what)
 	u64 cr2;
 
 	__asm__ volatile("movq %%cr2, %0" : "=r"(cr2));
-	if (tf->tf_vector == 14 && (tf->tf_err & 1) == 0 &&
-	    vms_fault(p->up_vm, cr2))
-		return;
+	if (tf->tf_vector == 14 && (tf->tf_err & 1) == 0) {
+		int r = vms_fault(p->up_vm, cr2);
+
+		if (r > 0)
+			return;
+		if (r < 0) {
+			uproc_oom(p);
+			uproc_exit(9, 1);
+		}
+	}
 	metal_puts("pith: ");
 	metal_puts(p->up_comm);
 	metal_puts(" (pid ");
@@ -813,9 +834,18 @@ uproc_kfault(struct trapframe *tf, u64 addr)
 
 	if (ut == NULL || ut->ut_proc->up_vm == NULL)
 		return 0;
-	/* The kernel writing below the main stack: grow it, as for the program. */
-	if ((tf->tf_err & 1) == 0 && vms_fault(ut->ut_proc->up_vm, addr))
-		return 1;
+	/* A page not touched yet, or the stack: as for the program. */
+	if ((tf->tf_err & 1) == 0) {
+		int r = vms_fault(ut->ut_proc->up_vm, addr);
+
+		if (r > 0)
+			return 1;
+		if (r < 0) {
+			/* Finish the call on a scratch page; the program ends. */
+			uproc_oom(ut->ut_proc);
+			return vms_scratch(ut->ut_proc->up_vm, addr);
+		}
+	}
 	if (!vms_scratch(ut->ut_proc->up_vm, addr))
 		return 0;
 	if (!ut->ut_doomed) {

@@ -23,14 +23,17 @@
  * lower levels.
  *
  * User page-table entries: a present entry maps a page with the
- * program's protection (U, RW if writable, NX unless executable).  A
- * PROT_NONE page is a non-present entry with PTE_MAPPED set (and the frame
- * kept, PTE_FRAME, if it had one), so that mprotect can bring it back and
- * mmap does not reuse the range.  A zero entry is unmapped.  Memory is
- * given eagerly: mmap and brk allocate and zero every page at once, so
- * running out of memory is ENOMEM from the call, never a fault later; the
- * one exception is the main thread's stack, which grows on demand
- * (vm_fault) down to its limit.
+ * program's protection (U, RW if writable, NX unless executable).  A page
+ * not touched yet is a non-present entry with PTE_LAZY and the same W/NX
+ * bits: the first access (vms_fault, or the kernel's own in a system
+ * call) gives it a zeroed page.  A PROT_NONE page is a non-present entry
+ * with PTE_MAPPED set (and its frame kept, PTE_FRAME, if it had one), so
+ * that mprotect can bring it back and mmap does not reuse the range.  A
+ * zero entry is unmapped.  So that a program out of memory still hears
+ * ENOMEM from mmap and brk rather than dying on a touch, abi.c refuses a
+ * mapping larger than the memory left (mem_user_avail); a touch that finds
+ * none left ends the program (SIGKILL), as Linux's OOM killer would.
+ * The main thread's stack grows on demand down to its limit.
  *
  * One CPU and no preemption in ring 0: nothing here locks.  The caller
  * owns the struct vmspace (uproc.c counts its references).
@@ -46,6 +49,7 @@
 #define PTE_PS 0x80ul
 #define PTE_MAPPED 0x200ul              /* software: part of a user mapping */
 #define PTE_FRAME 0x400ul               /* software: non-present but has a page */
+#define PTE_LAZY 0x800ul                /* software: accessible, no page yet */
 #define PTE_NX (1ul << 63)
 #define PTE_ADDR 0x000ffffffffff000ul
 
@@ -368,19 +372,66 @@ vms_release(struct vmspace *vm)
 	mem_free(vm, sizeof(*vm));
 }
 
+/*
+ * The entry for a user page with protection prot and frame pa (0: none
+ * yet, so a lazy or frameless PROT_NONE entry).
+ */
 static u64
-prot_bits(int prot)
+pte_make(int prot, u64 pa)
 {
 	u64 f = PTE_MAPPED | PTE_U;
 
-	if (prot & VM_PROT_ALL) {
-		f |= PTE_P;
-		if (prot & VM_PROT_WRITE)
-			f |= PTE_W;
-		if ((prot & VM_PROT_EXEC) == 0)
-			f |= pte_nx;
-	}
-	return f;
+	if ((prot & VM_PROT_ALL) == 0)
+		return f | (pa != 0 ? pa | PTE_FRAME : 0);
+	if (prot & VM_PROT_WRITE)
+		f |= PTE_W;
+	if ((prot & VM_PROT_EXEC) == 0)
+		f |= pte_nx;
+	return f | (pa != 0 ? pa | PTE_P : PTE_LAZY);
+}
+
+/* The protection an entry gives (present or lazy), 0 for PROT_NONE. */
+static int
+pte_prot(u64 e)
+{
+	if ((e & (PTE_P | PTE_LAZY)) == 0)
+		return 0;
+	return VM_PROT_READ | ((e & PTE_W) ? VM_PROT_WRITE : 0) |
+	    ((e & pte_nx) == 0 ? VM_PROT_EXEC : 0);
+}
+
+static void *upage_alloc(void);
+
+/*
+ * Give a lazy entry its zeroed page: 0, or ENOMEM when memory is out
+ * (the entry stays lazy).
+ */
+static int
+pte_fill(u64 *pte)
+{
+	void *pg;
+
+	if ((*pte & PTE_LAZY) == 0)
+		return 0;
+	if ((pg = upage_alloc()) == NULL)
+		return ENOMEM;
+	*pte = pte_make(pte_prot(*pte), metal_pa(pg));
+	return 0;
+}
+
+/*
+ * The present entry at va, filling it if lazy; NULL if unmapped,
+ * PROT_NONE, read-only for a write, or out of memory.
+ */
+static u64 *
+pte_access(struct vmspace *vm, u64 va, int write)
+{
+	u64 *pte = pte_walk(vm->vm_pml4, va, 0, 1);
+
+	if (pte == NULL || pte_fill(pte) != 0 || (*pte & PTE_P) == 0 ||
+	    (write && (*pte & PTE_W) == 0))
+		return NULL;
+	return pte;
 }
 
 /* Every page of [lo, hi) unmapped? Else *busy = the highest mapped one. */
@@ -415,23 +466,20 @@ upage_alloc(void)
 
 /*
  * Map [va, va + len) anonymous, zeroed, with prot; the range must be
- * free (or the caller unmapped it).  All or nothing: ENOMEM leaves it
- * unmapped.
+ * free (or the caller unmapped it).  Pages come on first touch; ENOMEM
+ * here is only for page tables, and leaves the range unmapped.
  */
 int
 vms_map(struct vmspace *vm, u64 va, u64 len, int prot)
 {
-	u64 a, f = prot_bits(prot);
+	u64 a, e = pte_make(prot, 0);
 
 	for (a = 0; a < len; a += PAGE_SIZE) {
 		u64 *pte = pte_walk(vm->vm_pml4, va + a, 1, 1);
-		void *pg = NULL;
 
 		if (pte == NULL)
 			goto nomem;
-		if ((prot & VM_PROT_ALL) && (pg = upage_alloc()) == NULL)
-			goto nomem;
-		*pte = f | (pg != NULL ? metal_pa(pg) | (f & PTE_P ? 0 : PTE_FRAME) : 0);
+		*pte = e;
 	}
 	return 0;
 nomem:
@@ -467,18 +515,9 @@ static int
 protect_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 {
 	struct protarg *pa = arg;
-	u64 frame = *pte & PTE_ADDR, had = *pte & (PTE_P | PTE_FRAME);
-	u64 f = prot_bits(pa->prot);
 
-	if (!had && (pa->prot & VM_PROT_ALL)) {
-		void *pg = upage_alloc();
-
-		if (pg == NULL)
-			return ENOMEM;
-		frame = metal_pa(pg);
-		had = 1;
-	}
-	*pte = f | (had ? frame | ((f & PTE_P) ? 0 : PTE_FRAME) : 0);
+	*pte = pte_make(pa->prot, (*pte & (PTE_P | PTE_FRAME)) ?
+	    *pte & PTE_ADDR : 0);
 	return 0;
 }
 
@@ -498,17 +537,19 @@ vms_prot_at(struct vmspace *vm, u64 va)
 {
 	u64 *pte = pte_walk(vm->vm_pml4, va, 0, 1);
 
-	if (pte == NULL || (*pte & PTE_P) == 0)
-		return 0;
-	return VM_PROT_READ | ((*pte & PTE_W) ? VM_PROT_WRITE : 0) |
-	    ((*pte & pte_nx) == 0 ? VM_PROT_EXEC : 0);
+	return pte == NULL ? 0 : pte_prot(*pte);
 }
 
+/* Drop the page: the next touch gets a zeroed one. */
 static int
 zero_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 {
-	if (*pte & (PTE_P | PTE_FRAME))
-		memset(metal_kva(*pte & PTE_ADDR), 0, PAGE_SIZE);
+	u64 e = *pte;
+
+	if (e & (PTE_P | PTE_FRAME)) {
+		page_free(e);
+		*pte = pte_make(pte_prot(e), 0);
+	}
 	return 0;
 }
 
@@ -517,6 +558,8 @@ void
 vms_zero(struct vmspace *vm, u64 va, u64 len)
 {
 	(void)vms_walk(vm, va, va + len, zero_one, NULL);
+	if (read_cr3() == vm->vm_cr3)
+		load_cr3(vm->vm_cr3);
 }
 
 /* mprotect: every page must be mapped (ENOMEM otherwise, as Linux). */
@@ -616,7 +659,11 @@ vms_copyout(struct vmspace *vm, u64 va, const void *src, u64 len)
 		u64 *pte = pte_walk(vm->vm_pml4, va, 0, 1);
 		u64 off = va & (PAGE_SIZE - 1), n = PAGE_SIZE - off;
 
-		if (pte == NULL || (*pte & (PTE_P | PTE_FRAME)) == 0)
+		if (pte == NULL)
+			return EFAULT;
+		if (pte_fill(pte) != 0)
+			return ENOMEM;
+		if ((*pte & (PTE_P | PTE_FRAME)) == 0)
 			return EFAULT;
 		if (n > len)
 			n = len;
@@ -636,8 +683,7 @@ vms_read_u32(struct vmspace *vm, u64 va, u32 *v)
 
 	if ((va & 3) != 0 || va < USER_MIN || va >= USER_TOP)
 		return EFAULT;
-	pte = pte_walk(vm->vm_pml4, va, 0, 1);
-	if (pte == NULL || (*pte & PTE_P) == 0)
+	if ((pte = pte_access(vm, va, 0)) == NULL)
 		return EFAULT;
 	*v = *(volatile u32 *)((u8 *)metal_kva(*pte & PTE_ADDR) + (va & 4095));
 	return 0;
@@ -650,8 +696,7 @@ vms_write_u32(struct vmspace *vm, u64 va, u32 v)
 
 	if ((va & 3) != 0 || va < USER_MIN || va >= USER_TOP)
 		return EFAULT;
-	pte = pte_walk(vm->vm_pml4, va, 0, 1);
-	if (pte == NULL || (*pte & PTE_P) == 0 || (*pte & PTE_W) == 0)
+	if ((pte = pte_access(vm, va, 1)) == NULL)
 		return EFAULT;
 	*(volatile u32 *)((u8 *)metal_kva(*pte & PTE_ADDR) + (va & 4095)) = v;
 	return 0;
@@ -667,13 +712,9 @@ vms_check(struct vmspace *vm, u64 va, u64 len, int write)
 		return 1;
 	if (va < USER_MIN || end > USER_TOP || end < va)
 		return 0;
-	for (a = va & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
-		u64 *pte = pte_walk(vm->vm_pml4, a, 0, 1);
-
-		if (pte == NULL || (*pte & PTE_P) == 0 ||
-		    (write && (*pte & PTE_W) == 0))
+	for (a = va & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE)
+		if (pte_access(vm, a, write) == NULL)
 			return 0;
-	}
 	return 1;
 }
 
@@ -694,24 +735,28 @@ vms_prefault(struct vmspace *vm, u64 va, u64 len, int write)
 	for (a = va & ~(PAGE_SIZE - 1); a < end; a += PAGE_SIZE) {
 		u64 *pte = pte_walk(vm->vm_pml4, a, 0, 1);
 
-		if ((pte == NULL || *pte == 0) && vms_fault(vm, a))
-			pte = pte_walk(vm->vm_pml4, a, 0, 1);
-		if (pte == NULL || (*pte & PTE_P) == 0 ||
-		    (write && (*pte & PTE_W) == 0))
+		if ((pte == NULL || *pte == 0) && vms_fault(vm, a) <= 0)
+			return EFAULT;
+		if (pte_access(vm, a, write) == NULL)
 			return EFAULT;
 	}
 	return 0;
 }
 
 /*
- * A user page fault at addr: the main stack grows down on demand to its
- * limit.  1 if the fault was handled.
+ * A fault on a non-present user page at addr: a lazy page gets its page,
+ * and the main stack grows down on demand to its limit.  1 if handled,
+ * 0 if the address is not the program's, -1 if memory is out.
  */
 int
 vms_fault(struct vmspace *vm, u64 addr)
 {
-	u64 lo;
+	u64 lo, *pte;
 
+	if (addr >= USER_MIN && addr < USER_TOP &&
+	    (pte = pte_walk(vm->vm_pml4, addr, 0, 1)) != NULL &&
+	    (*pte & PTE_LAZY))
+		return pte_fill(pte) == 0 ? 1 : -1;
 	if (vm->vm_stack_limit == 0 || addr < vm->vm_stack_limit ||
 	    addr >= vm->vm_stack_lo)
 		return 0;

@@ -2,7 +2,9 @@
  * Bare-metal fault test, by argv[1]: "null" reads address 0, "exec" jumps
  * into a data page, "kread" and "kdmap" read kernel memory (the image at
  * 1 MiB, the direct map), "textwrite" writes its own code, "ud" runs an invalid instruction, "oom" mallocs until
- * malloc fails (then exits 1 with a message), "stack" recurses deeply
+ * malloc fails (then exits 1 with a message), "oomtouch" maps more than
+ * memory in pieces that each fit and then touches it all (killed by
+ * SIGKILL with a message, as Linux's OOM killer would), "stack" recurses deeply
  * (the stack grows on demand; exits 0), "badptr" hands system calls
  * unmapped buffers and kernel addresses (EFAULT, as Linux), "partial"
  * makes the kernel write past a mapping's end in a read(2) whose buffer
@@ -116,6 +118,25 @@ main(int argc, char **argv)
 		munmap(p + 4096, 4096);
 		read(fd, p, 8192);
 		printf("partial read survived\n");
+		return 0;
+	}
+	if (strcmp(what, "oomtouch") == 0) {
+		/* Each mapping fits what is left; together they do not. */
+		char *m[16];
+		int i;
+		size_t j;
+
+		for (i = 0; i < 16; i++) {
+			m[i] = mmap(NULL, 8 << 20, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+			if (m[i] == MAP_FAILED)
+				return 3;
+		}
+		printf("16 mappings of 8 MiB made\n");
+		fflush(stdout);
+		for (i = 0; i < 16; i++)
+			for (j = 0; j < (8 << 20); j += 4096)
+				m[i][j] = 1;
 		return 0;
 	}
 	if (strcmp(what, "stack") == 0) {

@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..23"
+echo "1..25"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -110,6 +110,20 @@ if [ "$status" = "exit 0" ] && has "counter 160000 (want 160000)" &&
 	ok "8 pthreads, mutex counter exact; a spinning thread is preempted; futex timeout"
 else
 	notok "threads: status '$status'" "$(show)"
+fi
+
+# The same threads program linked statically against glibc (8 MiB thread
+# stacks, clone3 falling back to clone, rseq refused).
+if gcc -static -O2 -o "$tmp/threads-glibc" tests/metal/threads.c -lpthread 2>>"$tmp/cc.log"; then
+	run threads-glibc ''
+	if [ "$status" = "exit 0" ] && has "counter 160000 (want 160000)" &&
+	    has "exiting with a thread blocked in a condition wait"; then
+		ok "the threads program built with glibc -static"
+	else
+		notok "glibc threads: status '$status'" "$(show)"
+	fi
+else
+	skip "no static glibc (libc6-dev's libc.a) to build with"
 fi
 
 run memstress ''
@@ -201,6 +215,14 @@ if [ "$status" = "exit 1" ] && grep -q '^malloc failed after [0-9]* MiB$' "$out"
 	ok "out of memory: malloc gets NULL, the program says so and exits 1"
 else
 	notok "out of memory: status '$status'" "$(show)"
+fi
+
+run faults '-- faults oomtouch' 32M
+if [ "$status" = "signal 9" ] && has "16 mappings of 8 MiB made" &&
+    grep -q 'killed: out of memory' "$out"; then
+	ok "touching more memory than there is: the program is killed (SIGKILL), the kernel lives"
+else
+	notok "oom by touching: status '$status'" "$(show)"
 fi
 
 run faults '-- faults stack'
