@@ -10,10 +10,12 @@
  * arrives and then wakes expired sleepers) and, when it interrupted user
  * mode, let uproc.c preempt a program that does not make system calls.
  *
- * A fault in user mode is the program's: uproc_fault kills it with a
- * signal.  A fault in ring 0 is the kernel's: unless it is a system call
- * touching a bad user address (uproc_kfault), the registers and a
- * backtrace go to the console and the machine powers off with "panic".
+ * A fault in user mode is the program's: uproc_fault gives a page not
+ * touched yet (or more main stack) its memory, or kills the program with
+ * a signal.  A fault in ring 0 is the kernel's: unless it is a system call
+ * touching a user address (uproc_kfault: the same page-in, or a scratch
+ * page and the program's end), the registers and a backtrace go to the
+ * console and the machine powers off with "panic".
  * The double fault runs on its own stack (IST 1), so a kernel stack that
  * overflows into its guard page is still reported.
  */
