@@ -6,9 +6,9 @@
  * Sources: kill/tkill/tgkill, a child's end (SIGCHLD to its parent), a
  * write to a broken pipe (SIGPIPE), the real-time interval timer (alarm,
  * setitimer ITIMER_REAL: SIGALRM, posted by one platform thread that
- * sleeps until the earliest expiry).  CPU faults stay fatal (uproc.c)
- * whatever the handler.  A signal whose action is the default either
- * does nothing (SIGCHLD, SIGURG, SIGWINCH, SIGCONT; the stop signals,
+ * sleeps until the earliest expiry), and CPU faults (sig_fault: to a
+ * handler if there is one that is not blocked, else the program ends).
+ * A signal whose action is the default either does nothing (SIGCHLD, SIGURG, SIGWINCH, SIGCONT; the stop signals,
  * there being no job control) or ends the process; an ignored one is
  * dropped; a handled one is marked pending on the process (or the
  * thread, for tkill/tgkill/SIGPIPE) and delivered when a thread that does
@@ -114,6 +114,28 @@ sig_post(struct uproc *p, struct uthread *t, int sig)
 	futex_wake_proc(p);
 }
 
+/*
+ * A CPU fault with a handler installed and not blocked is delivered to
+ * it, with the faulting address; otherwise (default, ignored or blocked)
+ * it kills, as Linux forces it.  If the handler returns, the instruction
+ * runs again.
+ */
+int
+sig_fault(struct uthread *ut, int sig, int code, u64 addr)
+{
+	struct uproc *p = ut->ut_proc;
+	u64 act = p->up_sigact[sig];
+
+	if (act == SIG_DFL || act == SIG_IGN || (ut->ut_sigmask & BIT(sig)) ||
+	    p->up_exiting)
+		return 0;
+	ut->ut_sigpending |= BIT(sig);
+	ut->ut_fault_sig = sig;
+	ut->ut_fault_code = code;
+	ut->ut_fault_addr = addr;
+	return 1;
+}
+
 /* A signal this thread may take now: its number, or 0. */
 int
 sig_deliverable(struct uthread *ut)
@@ -213,6 +235,13 @@ sig_deliver(struct trapframe *tf)
 	__asm__ volatile("fxsave64 (%0)" :: "r"(fp) : "memory");
 	f->info.si_signo = sig;
 	f->info.si_code = sig == SIGCHLD ? 1 : 0;       /* CLD_EXITED : SI_USER */
+	if (sig == ut->ut_fault_sig) {
+		/* si_addr lies where si_pid and si_uid do for others. */
+		f->info.si_code = ut->ut_fault_code;
+		f->info.si_pid = (int)ut->ut_fault_addr;
+		f->info.si_uid = (int)(ut->ut_fault_addr >> 32);
+		ut->ut_fault_sig = 0;
+	}
 	ut->ut_hassaved = 0;
 	ut->ut_sigmask = oldmask | (p->up_sigmaskact[sig] & ~UNBLOCKABLE);
 	if ((flags & SA_NODEFER) == 0)

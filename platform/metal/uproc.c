@@ -805,6 +805,12 @@ uproc_fault(struct trapframe *tf, int sig, const char *what)
 			uproc_exit(9, 1);
 		}
 	}
+	/* A handler that is neither blocked nor ignored takes it, as Linux. */
+	if (sig_fault(ut, sig, tf->tf_vector == 14 ?
+	    ((tf->tf_err & 1) ? 2 /* SEGV_ACCERR */ : 1 /* SEGV_MAPERR */) :
+	    tf->tf_vector == 6 ? 1 /* ILL_ILLOPC */ : 0,
+	    tf->tf_vector == 14 ? cr2 : tf->tf_rip))
+		return;
 	metal_puts("pith: ");
 	metal_puts(p->up_comm);
 	metal_puts(" (pid ");

@@ -130,6 +130,9 @@ struct uthread {
 	u64 ut_sigpending;              /* thread-directed */
 	u64 ut_savedmask;               /* sigsuspend's caller's mask */
 	int ut_hassaved;
+	int ut_fault_sig;               /* a fault signal being delivered */
+	int ut_fault_code;              /* its si_code */
+	u64 ut_fault_addr;              /* its si_addr */
 	u64 ut_altstack[3];
 	u64 ut_slice;                   /* tick it last got the CPU */
 	struct trapframe ut_start;      /* its first user-mode registers */
@@ -151,6 +154,8 @@ void uproc_doom(struct uproc *p, int st);
 /* --- signals (signal.c) ------------------------------------------------- */
 
 void sig_post(struct uproc *p, struct uthread *t, int sig);
+/* A CPU fault: 1 if a handler will take it, 0 if it must kill. */
+int sig_fault(struct uthread *ut, int sig, int code, u64 addr);
 int sig_deliverable(struct uthread *ut);
 void sig_deliver(struct trapframe *tf);
 long sig_return(struct trapframe *tf);

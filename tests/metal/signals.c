@@ -8,6 +8,7 @@
  * interrupts pause() twice.  Prints "signals ok" when all held.
  */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,15 @@
 #define CHECK(c) do { if (!(c)) { printf("FAIL line %d: %s (errno %d)\n", __LINE__, #c, errno); return 1; } } while (0)
 
 static volatile sig_atomic_t got_usr1, got_chld, on_alt;
+static sigjmp_buf segv_jb;
+static void *volatile segv_addr;
+
+static void
+on_segv(int sig, siginfo_t *si, void *uc)
+{
+	segv_addr = si->si_addr;
+	siglongjmp(segv_jb, 1);
+}
 static char altstack[65536];
 
 static void
@@ -144,6 +154,21 @@ main(void)
 	}
 	CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	printf("handler inherited across fork\n");
+
+	{
+		struct sigaction sv;
+
+		memset(&sv, 0, sizeof(sv));
+		sv.sa_sigaction = on_segv;
+		sv.sa_flags = SA_SIGINFO | SA_NODEFER;
+		CHECK(sigaction(SIGSEGV, &sv, NULL) == 0);
+		if (sigsetjmp(segv_jb, 1) == 0) {
+			(void)*(volatile int *)0x1234;
+			CHECK(0);
+		}
+		CHECK(segv_addr == (void *)0x1234);
+		printf("SIGSEGV handler got si_addr 0x1234 and jumped out\n");
+	}
 
 	{
 		struct itimerval it = { { 0, 20000 }, { 0, 20000 } }, cur;

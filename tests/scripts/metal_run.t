@@ -146,7 +146,8 @@ fi
 
 run signals ''
 if [ "$status" = "exit 0" ] && has "signals ok" &&
-    has "interval timer: SIGALRM twice; alarm"; then
+    has "interval timer: SIGALRM twice; alarm" &&
+    has "SIGSEGV handler got si_addr 0x1234 and jumped out"; then
 	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause, timers"
 else
 	notok "signals: status '$status'" "$(show)"
