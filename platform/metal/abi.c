@@ -502,13 +502,30 @@ sys_prctl(long op, u64 arg)
 
 /*
  * The kernel's system calls take only user addresses (its copyin refuses
- * the upper half), so files are read through this buffer in the image.
- * One exec at a time uses it; others wait.
+ * the upper half), so files are read through this buffer in the image
+ * (and close-on-exec polls through it).  One user at a time; others wait.
  */
 #define BOUNCE 65536
 static u8 exec_bounce[BOUNCE] __attribute__((aligned(16)));
 static int exec_bounce_busy;
 static struct waitq exec_bounce_wq;
+
+/* Take the buffer (waiting for it) and give it back. */
+u8 *
+exec_bounce_get(void)
+{
+	while (exec_bounce_busy)
+		(void)sched_sleepq(&exec_bounce_wq, 0);
+	exec_bounce_busy = 1;
+	return exec_bounce;
+}
+
+void
+exec_bounce_put(void)
+{
+	exec_bounce_busy = 0;
+	(void)sched_wakeq(&exec_bounce_wq, 1);
+}
 
 int exec_read_file(const char *path, u8 **imgp, u64 *sizep);
 
@@ -532,9 +549,7 @@ exec_read_file(const char *path, u8 **imgp, u64 *sizep)
 		plen++;
 	if (plen >= 4096)
 		return 36;              /* ENAMETOOLONG */
-	while (exec_bounce_busy)
-		(void)sched_sleepq(&exec_bounce_wq, 0);
-	exec_bounce_busy = 1;
+	(void)exec_bounce_get();
 	memcpy(exec_bounce, path, plen + 1);
 	fd = pith_syscall6(2 /* open */, (long)exec_bounce, 0 /* O_RDONLY */,
 	    0, 0, 0, 0);
@@ -579,8 +594,7 @@ exec_read_file(const char *path, u8 **imgp, u64 *sizep)
 close:
 	(void)pith_syscall6(3 /* close */, fd, 0, 0, 0, 0, 0);
 out:
-	exec_bounce_busy = 0;
-	(void)sched_wakeq(&exec_bounce_wq, 1);
+	exec_bounce_put();
 	if (error != 0) {
 		if (img != NULL)
 			mem_free(img, size);

@@ -386,17 +386,39 @@ fail:
 
 /* --- exec --------------------------------------------------------------- */
 
-/* Close the descriptors marked close-on-exec (the kernel has no exec). */
+/*
+ * Close the descriptors marked close-on-exec (the kernel has no exec).
+ * One poll of all 1024 possible descriptors, in the static buffer exec
+ * uses, says which are open (the others come back POLLNVAL); only those
+ * are asked for their flags.
+ */
 static void
 close_on_exec(void)
 {
+	struct kpollfd {
+		int fd;
+		short events, revents;
+	} *pfd;
 	long fd, r;
+	int polled;
+	u8 *buf = exec_bounce_get();
 
+	pfd = (struct kpollfd *)(void *)buf;
 	for (fd = 0; fd < 1024; fd++) {
+		pfd[fd].fd = (int)fd;
+		pfd[fd].events = 0;
+		pfd[fd].revents = 0;
+	}
+	/* If poll fails, every descriptor is asked. */
+	polled = pith_syscall6(7 /* poll */, (long)pfd, 1024, 0, 0, 0, 0) >= 0;
+	for (fd = 0; fd < 1024; fd++) {
+		if (polled && (pfd[fd].revents & 0x20 /* POLLNVAL */))
+			continue;
 		r = pith_syscall6(72 /* fcntl */, fd, 1 /* F_GETFD */, 0, 0, 0, 0);
 		if (r > 0 && (r & 1))
 			(void)pith_syscall6(3 /* close */, fd, 0, 0, 0, 0, 0);
 	}
+	exec_bounce_put();
 }
 
 static int exec_at(struct trapframe *tf, const char *path, char *const argv[],

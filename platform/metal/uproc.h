@@ -166,6 +166,9 @@ long sig_setitimer(long which, u64 unew, u64 uold);
 long sig_getitimer(long which, u64 ucur);
 /* For uproc.c: the first live process after p in the list, or NULL. */
 struct uproc *uproc_next(struct uproc *p);
+/* The static buffer exec passes to the kernel (abi.c). */
+u8 *exec_bounce_get(void);
+void exec_bounce_put(void);
 long futex_op(u64 uaddr, int op, u32 val, u64 utimeout, u64 uaddr2, u32 val3);
 void futex_wake_proc(struct uproc *p);
 

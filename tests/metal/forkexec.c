@@ -79,6 +79,27 @@ main(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 5);
 	printf("vfork+exec: child exited 5\n");
 
+	{
+		int a = open("/tmp/child", O_RDONLY | O_CLOEXEC), b = dup(a);
+		char sa[16], sb[16];
+		char *xargv[] = { "child", "cloexec", sa, sb, NULL };
+
+		CHECK(a >= 0 && b >= 0);
+		snprintf(sa, sizeof(sa), "%d", a);
+		snprintf(sb, sizeof(sb), "%d", b);
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			execve("/tmp/child", xargv, cenv);
+			_exit(99);
+		}
+		CHECK(waitpid(pid, &st, 0) == pid);
+		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 6);
+		close(a);
+		close(b);
+		printf("exec closed the O_CLOEXEC descriptor only\n");
+	}
+
 	CHECK(pipe(pfd) == 0);
 	pid = fork();
 	CHECK(pid >= 0);

@@ -138,8 +138,9 @@ if [ "$status" = "exit 0" ] && has "forkexec ok" &&
     [ "$(grep -c '^child pid [0-9]* ppid [0-9]* argc 3 argv\[1\] one' "$out")" -eq 4 ] &&
     has "execve with a second thread: child exited 5" &&
     has "writer to a broken pipe: killed by SIGPIPE" &&
-    has "waitid: child exited 9, then reaped" && has "one CPU; prctl name renamed"; then
-	ok "fork, fork+execve, vfork+execve, pipe, posix_spawn, threaded execve, SIGPIPE, wait4, waitid"
+    has "waitid: child exited 9, then reaped" && has "one CPU; prctl name renamed" &&
+    has "exec closed the O_CLOEXEC descriptor only"; then
+	ok "fork, fork+execve, vfork+execve, pipe, posix_spawn, threaded execve, close-on-exec, SIGPIPE, wait4, waitid"
 else
 	notok "forkexec: status '$status'" "$(show)"
 fi
