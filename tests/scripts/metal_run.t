@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..25"
+echo "1..26"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -46,6 +46,16 @@ else
 	exit 1
 fi
 KERNEL=$BUILD/metal/pith-kernel.elf
+
+# The anykernel property for this image too: kernel.o's globals, unchanged.
+want=$(nm -S -g --defined-only "$BUILD/kernel.o" | awk 'NF == 4 { print $4, $3, $2 }' | sort)
+have=$(nm -S -g --defined-only "$KERNEL" | awk 'NF == 4 { print $4, $3, $2 }' | sort)
+missing=$(comm -23 <(echo "$want") <(echo "$have"))
+if [ -n "$want" ] && [ -z "$missing" ]; then
+	ok "pith-kernel.elf holds kernel.o's $(echo "$want" | wc -l) globals unchanged"
+else
+	notok "pith-kernel.elf differs from kernel.o" "$(echo "$missing" | head -5)"
+fi
 # musl's own objects for the static-PIE link (musl-gcc has no -static-pie).
 MUSL=$(sed -n 's|.*-L\(/[^ ]*musl[^ ]*\).*|\1|p' "$(sed -n 's/.*-specs "\(.*\)".*/\1/p' "$(command -v musl-gcc)")" 2>/dev/null | head -1)
 [ -f "$MUSL/rcrt1.o" ] || MUSL=/usr/lib/x86_64-linux-musl
