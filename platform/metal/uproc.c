@@ -282,12 +282,20 @@ metal_app_run(const void *elf, hyp_size_t len, char *const argv[],
 	uproc_init = p;
 	comm_set(p, argc > 0 ? argv[0] : "program");
 	ut = uthread_alloc(p, p->up_pid);
-	if (ut == NULL)
-		metal_fatal("out of memory starting the program");
-	uproc_fpu_init(ut->ut_fpu);
-	frame_init(&ut->ut_start, ei.ei_entry, ei.ei_sp);
-	if (uthread_start(ut) != 0)
-		metal_fatal("cannot start the program's thread");
+	if (ut != NULL) {
+		uproc_fpu_init(ut->ut_fpu);
+		frame_init(&ut->ut_start, ei.ei_entry, ei.ei_sp);
+	}
+	if (ut == NULL || uthread_start(ut) != 0) {
+		metal_puts("pith: cannot run the program: out of memory\n");
+		if (ut != NULL)
+			mem_free(ut, sizeof(*ut));
+		vms_release(vm);
+		(void)pith_kproc_release(p->up_pid);
+		uproc_unlink_child(p);
+		uproc_free(p);
+		return 127 << 8;
+	}
 	while (!p->up_zombie)
 		(void)sched_sleepq(&uproc_root.up_waitq, 0);
 	status = p->up_status;
