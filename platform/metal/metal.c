@@ -472,7 +472,15 @@ metal_boot_app(void)
 		metal_exit_status(METAL_STATUS_PANIC, 0);
 	}
 	st = metal_app_run(ba.ba_elf, ba.ba_elflen, ba.ba_argv, ba.ba_envp);
-	(void)pith_syscall6(162 /* sync */, 0, 0, 0, 0, 0, 0);
+	/*
+	 * Shut the kernel down in order (every file system synced and
+	 * unmounted) when no program is left; with orphans still running,
+	 * possibly inside the kernel, only sync.
+	 */
+	if (uproc_nlive() == 0)
+		pith_fini();
+	else
+		(void)pith_syscall6(162 /* sync */, 0, 0, 0, 0, 0, 0);
 	if ((st & 0x7f) != 0)
 		metal_exit_status(METAL_STATUS_SIGNAL, st & 0x7f);
 	metal_exit_status(METAL_STATUS_EXIT, (st >> 8) & 0xff);

@@ -750,6 +750,19 @@ uproc_waitid(long idtype, long id, u64 uinfo, long options, u64 rusage)
 	return 0;
 }
 
+/* Processes not yet ended (for the shutdown: 0 lets pith_fini run). */
+int
+uproc_nlive(void)
+{
+	struct uproc *p;
+	int n = 0;
+
+	for (p = uproc_all; p != NULL; p = p->up_allnext)
+		if (!p->up_zombie)
+			n++;
+	return n;
+}
+
 struct uproc *
 uproc_next(struct uproc *p)
 {

@@ -166,6 +166,7 @@ long sig_setitimer(long which, u64 unew, u64 uold);
 long sig_getitimer(long which, u64 ucur);
 /* For uproc.c: the first live process after p in the list, or NULL. */
 struct uproc *uproc_next(struct uproc *p);
+int uproc_nlive(void);
 /* The static buffer exec passes to the kernel (abi.c). */
 u8 *exec_bounce_get(void);
 void exec_bounce_put(void);
