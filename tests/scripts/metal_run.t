@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..26"
+echo "1..27"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -291,8 +291,15 @@ if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically
 	else
 		notok "busybox script: status '$status'" "$(show)"
 	fi
+	run bbinit '-- bbinit (while\x20true;\x20do\x20:;\x20done)\x20&\x20echo\x20left\x20one\x20running;\x20exit\x202'
+	if [ "$status" = "exit 2" ] && has "left one running"; then
+		ok "busybox-static: the run ends with the first program, a busy orphan or not"
+	else
+		notok "busybox orphan: status '$status'" "$(show)"
+	fi
 else
-	skip "busybox-static not installed (apt-get install busybox-static)"
-	skip "busybox-static not installed (apt-get install busybox-static)"
+	for i in 1 2 3; do
+		skip "busybox-static not installed (apt-get install busybox-static)"
+	done
 fi
 exit $fail
