@@ -275,7 +275,8 @@ else
 	notok "unknown boot option: status '$status'" "$(show)"
 fi
 
-if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+if [ -x /bin/busybox ] && readelf -h /bin/busybox >/dev/null 2>&1 &&
+    ! readelf -l /bin/busybox 2>/dev/null | grep -q INTERP; then
 	cc bbinit -DBUSYBOX='"/bin/busybox"'
 	run bbinit '-- bbinit echo\x20ok;\x20ls\x20/;\x20cat\x20/etc/x'
 	if [ "$status" = "exit 0" ] && has "ok" && has "etc" && has "bin" &&
