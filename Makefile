@@ -219,6 +219,13 @@ $(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/met
 	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
 metal: $(METAL)/pith.elf
 .PHONY: metal
+# The boot arguments' parser and cpio unpacker (platform/metal/bootparse.c)
+# also compile hosted: their test drives them against libpith.
+$(BUILD)/tests/sys/metal_bootparse_test.t: tests/sys/metal_bootparse_test.c \
+    platform/metal/bootparse.c platform/metal/bootparse.h $(LIBA) $(TSUPOBJS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Itests -Iplatform/metal $< platform/metal/bootparse.c \
+	    -o $@ $(TSUPOBJS) $(LIBA) $(HLDFLAGS)
 # --- end of bare metal ----------------------------------------------------
 
 # --- libpithshim: unmodified programs on pithd via LD_PRELOAD (issue 6) ---
