@@ -219,6 +219,17 @@ $(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/met
 	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
 metal: $(METAL)/pith.elf
 .PHONY: metal
+# bootargs-probe.elf: the platform with tests/metal/bootargs_probe.c in
+# the self-test's place; it prints what the boot arguments gave it, for
+# tests/scripts/metal_run_cli.t to check `pith run` and `pith bake`.
+$(METAL)/bootargs_probe.o: tests/metal/bootargs_probe.c platform/metal/metal.h include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/bootargs-probe.elf: $(KERNEL) $(METALOBJS) $(METAL)/bootargs_probe.o platform/metal/metal.ld
+	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/bootargs_probe.o $(KERNEL)
+metal-probe: $(METAL)/bootargs-probe.elf
+.PHONY: metal-probe
 # The boot arguments' parser and cpio unpacker (platform/metal/bootparse.c)
 # also compile hosted: their test drives them against libpith.
 $(BUILD)/tests/sys/metal_bootparse_test.t: tests/sys/metal_bootparse_test.c \

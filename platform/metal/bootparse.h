@@ -77,6 +77,40 @@ int boot_mkdirp(const char *path, unsigned mode);
 int boot_mount_all(const struct boot_cmdline *bc, char *err,
     unsigned long errlen);
 
+/*
+ * A baked image (pith bake, docs/run.md): the program, the cpio archive
+ * and the command line appended to the kernel image, loaded with it at
+ * the first page boundary after the image's end (its _end symbol).  The
+ * header is followed by the three blobs at their offsets; bb_sum makes a
+ * stray "PITHBAKE" in memory that was never baked fail the check.
+ */
+#define BOOT_BAKE_MAGIC		"PITHBAKE"
+#define BOOT_BAKE_VERSION	1
+struct boot_bake {
+	char bb_magic[8];
+	unsigned int bb_version;
+	unsigned int bb_hdrlen;		/* sizeof(struct boot_bake) */
+	unsigned long long bb_total;	/* header and blobs, bytes */
+	unsigned long long bb_app_off, bb_app_len;
+	unsigned long long bb_cpio_off, bb_cpio_len;	/* len 0: none */
+	unsigned long long bb_cmd_off, bb_cmd_len;	/* NUL not counted */
+	unsigned long long bb_sum;	/* boot_bake_sum() of the above */
+};
+
+/* The check sum of a bake header: every field before bb_sum. */
+static inline unsigned long long
+boot_bake_sum(const struct boot_bake *bb)
+{
+	const unsigned long long *f = &bb->bb_total;
+	unsigned long long s = 0x5049544842414b45ull ^ bb->bb_version ^
+	    ((unsigned long long)bb->bb_hdrlen << 32);
+	int i;
+
+	for (i = 0; i < 7; i++)
+		s = (s ^ f[i]) * 0x100000001b3ull;
+	return s;
+}
+
 /* "ENOENT"-style name of a Linux errno, "E?" for one it does not know. */
 const char *boot_errname(int error);
 

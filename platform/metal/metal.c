@@ -445,7 +445,9 @@ metal_start(u32 magic, u32 info)
 	top = 0x100000ul + (uintptr)mi->mi_mem_upper * 1024;
 	if (top > HEAP_CEILING)
 		top = HEAP_CEILING;
-	mem_init(((uintptr)_end + 4095) & ~4095ul, top);
+	/* The heap starts past the loader's modules (bootargs.c). */
+	mem_init(metal_bootargs_early(info, ((uintptr)_end + 4095) & ~4095ul),
+	    top);
 	rnd_probe();
 	clock_init();
 	sched_init();

@@ -85,6 +85,35 @@ void metal_ctx_switch(void **save_sp, void *new_sp);
 void metal_thread_trampoline(void);
 extern const u64 metal_trap_stubs[32];
 
+/* --- bootargs.c (metal-run; docs/run.md) --------------------------------- */
+/* What to run, from the command line, the modules or a baked image. */
+struct metal_bootargs {
+	const void *ba_elf;		/* the program: a static x86-64 ELF */
+	hyp_size_t ba_elflen;
+	char **ba_argv;			/* NULL-terminated, argc >= 1 */
+	char **ba_envp;			/* NULL-terminated */
+	const char *ba_selftest;	/* selftest=..., or NULL */
+};
+/*
+ * Before mem_init: note the loader's modules, command line and any baked
+ * blob; returns the first address the heap may use (>= heap_start).
+ */
+uintptr metal_bootargs_early(u32 mb_info, uintptr heap_start);
+/*
+ * After pith_kinit: parse the command line, unpack the cpio archive into
+ * the root, perform mount=, fill *ba.  Returns 0; on a bad command line,
+ * archive or mount it prints why and ends the machine with the "error"
+ * status instead of returning.
+ */
+int metal_bootargs_setup(struct metal_bootargs *ba);
+/* The one status line on COM2, then power-off.  kind: METAL_STATUS_*. */
+#define METAL_STATUS_EXIT	0	/* "exit N": the program's status */
+#define METAL_STATUS_SIGNAL	1	/* "signal N": killed by a fault */
+#define METAL_STATUS_PANIC	2	/* "panic" */
+#define METAL_STATUS_ERROR	3	/* "error": bad boot arguments */
+void metal_exit_status(int kind, int n) __attribute__((noreturn));
+/* --- end of bootargs.c ----------------------------------------------------- */
+
 /* The program the platform runs (tests/metal/selftest.c). */
 int main(void);
 
