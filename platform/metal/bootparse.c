@@ -609,7 +609,7 @@ cpio_header(const unsigned char *b, unsigned long len, unsigned long off,
 
 	ce->ce_name = (const char *)0;
 	ce->ce_off = off;
-	if (off + CPIO_HDRLEN > len || off + CPIO_HDRLEN < off) {
+	if (off >= len || len - off < 6) {
 		why = "archive ends without its TRAILER!!! entry";
 		goto bad;
 	}
@@ -617,6 +617,10 @@ cpio_header(const unsigned char *b, unsigned long len, unsigned long off,
 	    b[off + 3] != '7' || b[off + 4] != '0' ||
 	    (b[off + 5] != '1' && b[off + 5] != '2')) {
 		why = "bad magic (not a newc cpio archive: want 070701)";
+		goto bad;
+	}
+	if (len - off < CPIO_HDRLEN) {
+		why = "truncated header";
 		goto bad;
 	}
 	ce->ce_crc = b[off + 5] == '2';

@@ -324,7 +324,8 @@ test_cpio_bad(void)
 	bad_archive(b, n, "without its TRAILER", "an archive with no trailer");
 	ok(pith_sys_stat("/never", &st) == -1 && errno == ENOENT,
 	    "... and nothing of it was made");
-	bad_archive(b, 50, "without its TRAILER", "a truncated header");
+	bad_archive(b, 50, "truncated header", "a truncated header");
+	bad_archive(b, 3, "without its TRAILER", "three bytes");
 	memcpy(b, "070707", 6);
 	bad_archive(b, n, "bad magic", "an odc (070707) archive");
 	n = put_file(b, "f", "x");

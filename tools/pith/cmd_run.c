@@ -1183,21 +1183,33 @@ bake_iso(const char *cmd, const char *elf, const char *out)
 	snprintf(p, sizeof(p), "%s/boot/app.elf", dir);
 	if (rename(elf, p) != 0)
 		run_fail(cmd, "%s: %s", p, strerror(errno));
+	snprintf(p, sizeof(p), "%s/grub-mkrescue.log", run_tmp);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		int nul = open("/dev/null", O_WRONLY);
+		int log = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 
-		/* grub-mkrescue is chatty on success; errors come back. */
-		if (nul >= 0)
-			dup2(nul, 1);
+		/* grub-mkrescue is chatty on success: shown only on failure. */
+		if (log >= 0) {
+			dup2(log, 1);
+			dup2(log, 2);
+		}
 		execlp("grub-mkrescue", "grub-mkrescue", "-o", out, dir,
 		    (char *)NULL);
+		fprintf(stderr, "grub-mkrescue: %s\n", strerror(errno));
 		_exit(127);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) ||
-	    WEXITSTATUS(st) != 0)
+	    WEXITSTATUS(st) != 0) {
+		char line[512];
+
+		f = fopen(p, "re");
+		while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+			fputs(line, stderr);
+		if (f != NULL)
+			fclose(f);
 		run_fail(cmd, "grub-mkrescue failed");
+	}
 }
 
 int
