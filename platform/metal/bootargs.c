@@ -47,17 +47,36 @@ struct mb_mod {
 	u32 mm_reserved;
 };
 
-/* Set once by metal_bootargs_early; read by metal_bootargs_setup. */
+/*
+ * Set once by metal_bootargs_early; read by metal_bootargs_setup.  Physical
+ * addresses: the early step runs on the boot page tables, which map the
+ * first GiB one to one; the later one reads through boot_kva.
+ */
 static struct mb_mod boot_mods[MB_MAXMODS];
 static int boot_nmods;
-static char *boot_mbcmd;		/* the loader's command line, or NULL */
-static struct boot_bake *boot_baked;	/* or NULL */
+static u64 boot_mbcmd;			/* the loader's command line, or 0 */
+static u64 boot_baked;			/* the struct boot_bake, or 0 */
 
 static int boot_kernel_up;		/* metal_bootargs_setup ran */
 
 static struct boot_cmdline boot_cl;
 static char boot_err[BOOT_ERRLEN];
 static char boot_noname[] = "app";
+
+/*
+ * Physical memory as the running kernel sees it: through the direct map
+ * when the platform has one (KERN_DMAP: the image is then the only part of
+ * low memory mapped one to one), else one to one.
+ */
+static void *
+boot_kva(u64 pa)
+{
+#ifdef KERN_DMAP
+	return metal_kva(pa);
+#else
+	return (void *)(uintptr)pa;
+#endif
+}
 
 static uintptr
 page_up(uintptr v)
@@ -104,8 +123,8 @@ metal_bootargs_early(u32 info, uintptr heap_start)
 	u32 n, i;
 
 	if ((mi[0] & MB_INFO_CMDLINE) != 0 && mi[4] != 0) {
-		boot_mbcmd = (char *)(uintptr)mi[4];
-		end = str_end(boot_mbcmd);
+		boot_mbcmd = mi[4];
+		end = str_end((const char *)(uintptr)mi[4]);
 		if (end > top)
 			top = end;
 	}
@@ -133,7 +152,7 @@ metal_bootargs_early(u32 info, uintptr heap_start)
 	}
 	bb = (struct boot_bake *)page_up((uintptr)_end);
 	if (boot_nmods == 0 && bake_valid(bb)) {
-		boot_baked = bb;
+		boot_baked = (uintptr)bb;
 		end = (uintptr)bb + bb->bb_total;
 		if (end > top)
 			top = end;
@@ -240,38 +259,42 @@ int
 metal_bootargs_setup(struct metal_bootargs *ba)
 {
 	struct boot_cmdline *bc = &boot_cl;
+	struct boot_bake *bb = NULL;
 	char *modname = NULL, *cpio = NULL;
 	hyp_size_t cpiolen = 0;
 	int error;
 
 	boot_err[0] = '\0';
 	boot_kernel_up = 1;
-	if (boot_mbcmd != NULL) {
-		error = boot_parse(boot_mbcmd, bc, boot_err, sizeof(boot_err));
+	if (boot_baked != 0)
+		bb = boot_kva(boot_baked);
+	if (boot_mbcmd != 0) {
+		error = boot_parse(boot_kva(boot_mbcmd), bc, boot_err,
+		    sizeof(boot_err));
 		if (error)
 			boot_fail("command line");
 	}
-	if (boot_baked != NULL && (boot_mbcmd == NULL || !cmdline_given(bc))) {
-		error = boot_parse((char *)boot_baked + boot_baked->bb_cmd_off,
-		    bc, boot_err, sizeof(boot_err));
+	if (bb != NULL && (boot_mbcmd == 0 || !cmdline_given(bc))) {
+		error = boot_parse((char *)bb + bb->bb_cmd_off, bc, boot_err,
+		    sizeof(boot_err));
 		if (error)
 			boot_fail("baked command line");
 	}
 	if (boot_nmods > 0) {
-		ba->ba_elf = (const void *)(uintptr)boot_mods[0].mm_start;
+		ba->ba_elf = boot_kva(boot_mods[0].mm_start);
 		ba->ba_elflen = boot_mods[0].mm_end - boot_mods[0].mm_start;
 		if (boot_mods[0].mm_string != 0)
-			modname = (char *)(uintptr)boot_mods[0].mm_string;
+			modname = boot_kva(boot_mods[0].mm_string);
 		if (boot_nmods > 1) {
-			cpio = (char *)(uintptr)boot_mods[1].mm_start;
+			cpio = boot_kva(boot_mods[1].mm_start);
 			cpiolen = boot_mods[1].mm_end - boot_mods[1].mm_start;
 		}
-	} else if (boot_baked != NULL) {
-		ba->ba_elf = (char *)boot_baked + boot_baked->bb_app_off;
-		ba->ba_elflen = boot_baked->bb_app_len;
-		if (boot_baked->bb_cpio_len > 0) {
-			cpio = (char *)boot_baked + boot_baked->bb_cpio_off;
-			cpiolen = boot_baked->bb_cpio_len;
+	} else if (bb != NULL) {
+		ba->ba_elf = (char *)bb + bb->bb_app_off;
+		ba->ba_elflen = bb->bb_app_len;
+		if (bb->bb_cpio_len > 0) {
+			cpio = (char *)bb + bb->bb_cpio_off;
+			cpiolen = bb->bb_cpio_len;
 		}
 	} else {
 		boot_fail("no program: give it as multiboot module 0 (QEMU "
@@ -301,6 +324,5 @@ metal_bootargs_setup(struct metal_bootargs *ba)
 		boot_fail("mount");
 	ba->ba_argv = bc->bc_argv;
 	ba->ba_envp = bc->bc_envp;
-	ba->ba_selftest = bc->bc_selftest;
 	return 0;
 }

@@ -92,7 +92,6 @@ struct metal_bootargs {
 	hyp_size_t ba_elflen;
 	char **ba_argv;			/* NULL-terminated, argc >= 1 */
 	char **ba_envp;			/* NULL-terminated */
-	const char *ba_selftest;	/* selftest=..., or NULL */
 };
 /*
  * Before mem_init: note the loader's modules, command line and any baked
