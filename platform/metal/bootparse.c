@@ -78,6 +78,21 @@ long pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
 #define CPIO_HDRLEN	110
 #define CPIO_MAXLINKS	64
 
+/*
+ * Every buffer handed to pith_syscall6 is one of these, in the image's
+ * static data.  The kernel's copyin takes only lower-half addresses, as
+ * for a program's pointers; on the bare-metal platform the heap, the
+ * modules and kernel stacks live in the upper half (its direct map), the
+ * image itself below 4 MiB.  So names are built here and file data is
+ * written through a bounce buffer.  One boot thread: no locks.
+ */
+static char bp_path[BOOT_PATHMAX];	/* the entry being made */
+static char bp_other[BOOT_PATHMAX];	/* a link's target, a mount source */
+static char bp_mkdir[BOOT_PATHMAX];	/* boot_mkdirp's prefixes */
+static char bp_fstype[64];
+static unsigned char bp_bounce[16384];
+static long bp_times[4];
+
 static long
 sc(long nr, long a1, long a2, long a3, long a4, long a5)
 {
@@ -122,6 +137,19 @@ bp_strchr(char *s, int c)
 		if (*s == (char)c)
 			return s;
 	return (char *)0;
+}
+
+/* Copy s into one of the static buffers; ENAMETOOLONG if it does not fit. */
+static int
+bp_copy(char *dst, const char *s, unsigned long len)
+{
+	unsigned long i;
+
+	for (i = 0; i < len; i++)
+		if ((dst[i] = s[i]) == '\0')
+			return 0;
+	dst[len - 1] = '\0';
+	return ENAMETOOLONG;
 }
 
 /* A message being built in a fixed buffer; output past the end is lost. */
@@ -477,11 +505,11 @@ boot_split_plain(char *buf, struct boot_cmdline *bc, char *err,
 int
 boot_mkdirp(const char *path, unsigned mode)
 {
-	char buf[BOOT_PATHMAX];
+	char *buf = bp_mkdir;
 	unsigned long n = bp_strlen(path), i;
 	long r;
 
-	if (n >= sizeof(buf))
+	if (n >= sizeof(bp_mkdir))
 		return ENAMETOOLONG;
 	for (i = 0; i <= n; i++) {
 		buf[i] = path[i];
@@ -511,10 +539,14 @@ boot_mount_all(const struct boot_cmdline *bc, char *err,
 	for (i = 0; i < bc->bc_nmounts; i++) {
 		bm = &bc->bc_mounts[i];
 		error = boot_mkdirp(bm->bm_dir, 0755);
+		if (error == 0 &&
+		    (bp_copy(bp_other, bm->bm_source, sizeof(bp_other)) != 0 ||
+		    bp_copy(bp_path, bm->bm_dir, sizeof(bp_path)) != 0 ||
+		    bp_copy(bp_fstype, bm->bm_fstype, sizeof(bp_fstype)) != 0))
+			error = ENAMETOOLONG;
 		if (error == 0) {
-			r = sc(SYS_mount, (long)bm->bm_source, (long)bm->bm_dir,
-			    (long)bm->bm_fstype, bm->bm_rdonly ? MS_RDONLY : 0,
-			    0);
+			r = sc(SYS_mount, (long)bp_other, (long)bp_path,
+			    (long)bp_fstype, bm->bm_rdonly ? MS_RDONLY : 0, 0);
 			error = (int)-r;
 		}
 		if (error != 0) {
@@ -713,11 +745,14 @@ mkparent(char *path)
 static int
 write_all(long fd, const unsigned char *p, unsigned long len)
 {
+	unsigned long n, i;
 	long r;
 
 	while (len > 0) {
-		r = sc(SYS_write, fd, (long)p, (long)(len > (1ul << 20) ?
-		    (1ul << 20) : len), 0, 0);
+		n = len < sizeof(bp_bounce) ? len : sizeof(bp_bounce);
+		for (i = 0; i < n; i++)
+			bp_bounce[i] = p[i];
+		r = sc(SYS_write, fd, (long)bp_bounce, (long)n, 0, 0);
 		if (r < 0)
 			return (int)-r;
 		if (r == 0)
@@ -751,7 +786,7 @@ static int
 cpio_regular(const char *path, const struct cpio_ent *ce,
     struct cpio_links *cl)
 {
-	char first[BOOT_PATHMAX];
+	char *first = bp_other;
 	long r;
 	int i;
 
@@ -786,11 +821,11 @@ cpio_regular(const char *path, const struct cpio_ent *ce,
 static int
 cpio_symlink(const char *path, const struct cpio_ent *ce)
 {
-	char target[BOOT_PATHMAX];
+	char *target = bp_other;
 	unsigned long i;
 	long r;
 
-	if (ce->ce_size == 0 || ce->ce_size >= sizeof(target))
+	if (ce->ce_size == 0 || ce->ce_size >= sizeof(bp_other))
 		return ENAMETOOLONG;
 	for (i = 0; i < ce->ce_size; i++) {
 		target[i] = (char)ce->ce_data[i];
@@ -830,16 +865,16 @@ cpio_node(const char *path, const struct cpio_ent *ce)
 static int
 cpio_times(const char *path, const struct cpio_ent *ce)
 {
-	long ts[4] = { (long)ce->ce_mtime, 0, (long)ce->ce_mtime, 0 };
-
-	return (int)-sc(SYS_utimensat, AT_FDCWD, (long)path, (long)ts,
+	bp_times[0] = bp_times[2] = (long)ce->ce_mtime;
+	bp_times[1] = bp_times[3] = 0;
+	return (int)-sc(SYS_utimensat, AT_FDCWD, (long)path, (long)bp_times,
 	    AT_SYMLINK_NOFOLLOW, 0);
 }
 
 static int
 cpio_entry(const struct cpio_ent *ce, struct cpio_links *cl, struct msg *m)
 {
-	char path[BOOT_PATHMAX];
+	char *path = bp_path;
 	unsigned long type = ce->ce_mode & S_IFMT, sum, i;
 	const char *what = (const char *)0;
 	int error;
@@ -919,7 +954,7 @@ boot_cpio_unpack(const void *buf, unsigned long len, char *err,
 	const unsigned char *b = buf;
 	struct cpio_ent ce;
 	unsigned long off, next;
-	char path[BOOT_PATHMAX];
+	char *path = bp_path;
 	struct msg m;
 	int error, pass;
 

@@ -53,6 +53,24 @@ sc(long nr, long a1, long a2, long a3)
 	return pith_syscall6(nr, a1, a2, a3, 0, 0, 0);
 }
 
+/*
+ * Pointers given to pith_syscall6 must be lower-half addresses (the
+ * kernel's copyin checks, as for a program); argv lives wherever the
+ * loader put it, so paths are copied here, into the image's data, first.
+ */
+static char pr_pathbuf[1024];
+
+static const char *
+pr_path(const char *s)
+{
+	unsigned i;
+
+	for (i = 0; i < sizeof(pr_pathbuf) - 1 && s[i] != '\0'; i++)
+		pr_pathbuf[i] = s[i];
+	pr_pathbuf[i] = '\0';
+	return pr_pathbuf;
+}
+
 static int
 pr_prefix(const char *s, const char *p)
 {
@@ -101,7 +119,7 @@ pr_cat(const char *path)
 
 	metal_puts("probe: cat ");
 	metal_puts(path);
-	fd = sc(SYS_open, (long)path, O_RDONLY, 0);
+	fd = sc(SYS_open, (long)pr_path(path), O_RDONLY, 0);
 	n = fd < 0 ? fd : sc(SYS_read, fd, (long)buf, sizeof(buf));
 	if (fd >= 0)
 		sc(SYS_close, fd, 0, 0);
@@ -118,8 +136,8 @@ pr_cat(const char *path)
 static void
 pr_stat(const char *path)
 {
-	struct pr_stat st;
-	long r = sc(SYS_stat, (long)path, (long)&st, 0);
+	static struct pr_stat st;
+	long r = sc(SYS_stat, (long)pr_path(path), (long)&st, 0);
 
 	metal_puts("probe: stat ");
 	metal_puts(path);
@@ -143,7 +161,8 @@ pr_write(const char *path)
 	static const char msg[] = "probe was here\n";
 	long fd, r;
 
-	fd = sc(SYS_open, (long)path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	fd = sc(SYS_open, (long)pr_path(path), O_WRONLY | O_CREAT | O_TRUNC,
+	    0644);
 	r = fd < 0 ? fd : sc(SYS_write, fd, (long)msg, sizeof(msg) - 1);
 	if (fd >= 0)
 		sc(SYS_close, fd, 0, 0);
