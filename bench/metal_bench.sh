@@ -19,8 +19,8 @@
 #   metal: image size         kernel + hello, MiB (Pith: pith bake of the
 #                             kernel without debug information; Linux:
 #                             vmlinuz + gzipped initramfs)
-#   metal: smallest -m        the least memory (MiB, bisected) with which
-#                             hello runs
+#   metal: smallest -m        the least memory (MiB, bisected; Linux's to
+#                             8 MiB) with which hello runs
 #   metal: getpid x1M         1,000,000 getpid calls timed in the VM,
 #                             ratio pith/linux
 #   metal: 256 MiB write+read on an ext2 virtio disk, MB/s, ratio
@@ -171,8 +171,11 @@ have_pith=1
 if [ $have_linux = 0 ] && [ $have_pith = 0 ]; then
 	skip_all "neither Linux (download failed) nor pith-kernel.elf available"
 fi
-why_none() {
-	if [ $have_pith = 0 ]; then echo "pith-kernel.elf not built"; else echo "Linux kernel not available (download failed)"; fi
+why_none() {	# pith-value linux-value: why a figure has no ratio
+	if [ $have_pith = 0 ]; then echo "pith-kernel.elf not built"
+	elif [ "$1" = - ] || [ -z "$1" ]; then echo "the Pith run failed (see make bench's stderr)"
+	elif [ $have_linux = 0 ]; then echo "Linux kernel not available (download failed)"
+	else echo "the Linux run failed (see make bench's stderr)"; fi
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.3f", a / b }'; }
 
@@ -193,7 +196,7 @@ lf=- pf=-
 if [ "$lf" != - ] && [ "$pf" != - ]; then
 	figure "metal: first output" "$pf" "$lf" ms "$(ratio "$pf" "$lf")"
 else
-	skip "metal: first output" "$(why_none) (pith $pf ms, linux $lf ms)"
+	skip "metal: first output" "$(why_none "$pf" "$lf") (pith $pf ms, linux $lf ms)"
 fi
 
 # --- image size ----------------------------------------------------------------
@@ -211,17 +214,17 @@ if [ $have_pith = 1 ] && [ -x "$REPO/$BUILD/pith" ]; then
 		skip "metal: image size" "pith bake failed"
 	fi
 else
-	skip "metal: image size" "$(why_none)"
+	skip "metal: image size" "$(why_none -)"
 fi
 
 # --- smallest -m ----------------------------------------------------------------
-smallest() {	# runner lo hi: least MiB in (lo, hi] with which hello runs
-	local lo=$1 hi=$2 mid
-	"$3" "${hi}M" hello
+smallest() {	# lo hi step runner: least MiB in (lo, hi] (to step) with which hello runs
+	local lo=$1 hi=$2 step=$3 mid
+	"$4" "${hi}M" hello
 	ok_run || { echo -; return; }
-	while [ $((hi - lo)) -gt 1 ]; do
+	while [ $((hi - lo)) -gt "$step" ]; do
 		mid=$(( (lo + hi) / 2 ))
-		"$3" "${mid}M" hello
+		"$4" "${mid}M" hello
 		if ok_run; then hi=$mid; else lo=$mid; fi
 	done
 	echo "$hi"
@@ -229,13 +232,14 @@ smallest() {	# runner lo hi: least MiB in (lo, hi] with which hello runs
 LIMIT_SAVE=$LIMIT
 LIMIT=${METAL_BENCH_MEM_TIMEOUT:-30}	# too little memory may hang instead of failing
 lm=- pm=-
-[ $have_linux = 1 ] && { log "Linux: smallest -m"; lm=$(smallest 8 256 run_linux); }
-[ $have_pith = 1 ] && { log "Pith: smallest -m"; pm=$(smallest 0 64 run_pith); }
+# Linux to 8 MiB only: each of its boots takes many seconds under TCG.
+[ $have_linux = 1 ] && { log "Linux: smallest -m"; lm=$(smallest 16 128 8 run_linux); }
+[ $have_pith = 1 ] && { log "Pith: smallest -m"; pm=$(smallest 0 64 1 run_pith); }
 LIMIT=$LIMIT_SAVE
 if [ "$pm" != - ]; then
 	figure "metal: smallest -m" "$pm" "${lm/-/0}" MiB "$pm"
 else
-	skip "metal: smallest -m" "$(why_none)"
+	skip "metal: smallest -m" "$(why_none "$pm" "$lm")"
 fi
 
 # --- getpid ---------------------------------------------------------------------
@@ -253,7 +257,7 @@ fi
 if [ -n "$lg" ] && [ -n "$pg" ] && [ "$lg" != - ] && [ "$pg" != - ]; then
 	figure "metal: getpid x1M" "$(ratio "$pg" 1000000)" "$(ratio "$lg" 1000000)" ms "$(ratio "$pg" "$lg")"
 else
-	skip "metal: getpid x1M" "$(why_none) (pith '$pg' ns, linux '$lg' ns)"
+	skip "metal: getpid x1M" "$(why_none "${pg:--}" "${lg:--}") (pith '$pg' ns, linux '$lg' ns)"
 fi
 
 # --- 256 MiB write + read on ext2 over virtio-blk ------------------------------
@@ -284,7 +288,7 @@ fi
 if [ "$ld" != - ] && [ "$pd" != - ]; then
 	figure "metal: 256 MiB write+read" "$pd" "$ld" MB/s "$(ratio "$pd" "$ld")"
 else
-	skip "metal: 256 MiB write+read" "$(why_none) (pith $pd MB/s, linux $ld MB/s)"
+	skip "metal: 256 MiB write+read" "$(why_none "$pd" "$ld") (pith $pd MB/s, linux $ld MB/s)"
 fi
 # Linux's side alone, for the record, when Pith's is missing.
 [ $have_pith = 0 ] && log "Linux alone: first output $lf ms, smallest -m $lm MiB, getpid x1M $lg ns, disk $ld MB/s"

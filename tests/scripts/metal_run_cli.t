@@ -153,8 +153,8 @@ check '[ $st -eq 125 ] && grep -q "refused its boot arguments" err && grep -q "E
 # and files; a command line given to QEMU overrides the baked one.
 "$PITH" bake --kernel "$PROBE" --dir root --env PROBE_EXIT=4 -o app.elf ./prog baked 'with space' cat:/etc/x 2>err
 st=$?
-check '[ $st -eq 0 ] && [ -s app.elf ] && readelf -S app.elf 2>/dev/null | grep -q "\.pith\.app" && readelf -S app.elf 2>/dev/null | grep -q "\.pith\.cmdline"' \
-	"pith bake writes an ELF with .pith.* sections" "status $st: $(cat err)"
+check '[ $st -eq 0 ] && [ -s app.elf ] && readelf -S app.elf 2>/dev/null | grep -q "\.pith\.app" && readelf -S app.elf 2>/dev/null | grep -q "\.pith\.cmdline" && [ -z "$(readelf -a app.elf 2>&1 >/dev/null)" ]' \
+	"pith bake writes an ELF with .pith.* sections that readelf reads without a warning" "status $st: $(cat err) $(readelf -a app.elf 2>&1 >/dev/null | head -3)"
 timeout 60 qemu-system-x86_64 -kernel app.elf -display none -vga none -nic none -monitor none \
     -serial stdio -serial file:status -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1 | tr -d '\r' >out
 check 'grep -qxF "probe: argv[1]=[baked]" out && grep -qxF "probe: argv[2]=[with space]" out && grep -qxF "probe: cat /etc/x=[x file\x0a]" out && [ "$(cat status)" = "exit 4" ]' \
