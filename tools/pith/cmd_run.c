@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/kvm.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -43,6 +44,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -641,14 +644,74 @@ run_parse(const char *cmd, bool bake, int argc, char **argv,
 
 /* --- pith run ------------------------------------------------------------ */
 
+/*
+ * The probe behind kvm_usable, in a child: a one-page guest that runs a
+ * single hlt in real mode must come back with KVM_EXIT_HLT.  Opening
+ * /dev/kvm is not enough: it opens where virtualization is off in the
+ * firmware or nested without support, and QEMU would then fail or hang.
+ */
+static int
+kvm_probe(void)
+{
+	struct kvm_userspace_memory_region reg;
+	struct kvm_sregs sr;
+	struct kvm_regs r;
+	struct kvm_run *run;
+	unsigned char *mem;
+	int kvm, vm, cpu;
+	long sz;
+
+	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0 || ioctl(kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return 1;
+	vm = ioctl(kvm, KVM_CREATE_VM, 0);
+	mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (vm < 0 || mem == MAP_FAILED)
+		return 1;
+	mem[0] = 0xf4;		/* hlt */
+	memset(&reg, 0, sizeof(reg));
+	reg.guest_phys_addr = 0x1000;
+	reg.memory_size = 4096;
+	reg.userspace_addr = (uintptr_t)mem;
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &reg) != 0 ||
+	    (cpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0 ||
+	    (sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0)) <= 0)
+		return 1;
+	run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, cpu,
+	    0);
+	if (run == MAP_FAILED || ioctl(cpu, KVM_GET_SREGS, &sr) != 0)
+		return 1;
+	sr.cs.base = 0;
+	sr.cs.selector = 0;
+	memset(&r, 0, sizeof(r));
+	r.rip = 0x1000;
+	r.rflags = 2;
+	if (ioctl(cpu, KVM_SET_SREGS, &sr) != 0 ||
+	    ioctl(cpu, KVM_SET_REGS, &r) != 0 || ioctl(cpu, KVM_RUN, 0) != 0)
+		return 1;
+	return run->exit_reason == KVM_EXIT_HLT ? 0 : 1;
+}
+
 static bool
 kvm_usable(void)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	pid_t pid;
+	int st;
 
-	if (fd < 0)
+	if (access("/dev/kvm", R_OK | W_OK) != 0)
 		return false;
-	close(fd);
+	pid = fork();
+	if (pid == 0) {
+		alarm(2);
+		_exit(kvm_probe());
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return false;
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		errno = ENODEV;
+		return false;
+	}
 	return true;
 }
 
@@ -751,9 +814,12 @@ cmd_run(int argc, char **argv)
 	if (!on_path(QEMU))
 		run_fail(cmd, "%s not found (Debian: apt-get install "
 		    "qemu-system-x86)", QEMU);
-	kvm = o.kvm == 1 || (o.kvm == -1 && kvm_usable());
+	if (o.kvm == -1 && getenv("PITH_KVM") != NULL)
+		o.kvm = strcmp(getenv("PITH_KVM"), "0") != 0;
 	if (o.kvm == 1 && !kvm_usable())
-		run_fail(cmd, "--kvm: /dev/kvm: %s", strerror(errno));
+		run_fail(cmd, "--kvm: KVM does not work here (/dev/kvm: %s)",
+		    strerror(errno));
+	kvm = o.kvm == 1 || (o.kvm == -1 && kvm_usable());
 	if ((r = run_mktemp()) != 0)
 		run_fail(cmd, "temporary directory: %s", strerror(r));
 

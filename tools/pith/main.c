@@ -97,8 +97,8 @@ static const struct command commands[] = {
 	    "  --env NAME=VALUE  set an environment variable (repeatable)\n"
 	    "  --mem SIZE      the VM's memory (default 64M)\n"
 	    "  --timeout S     stop QEMU after S seconds (exit status 124)\n"
-	    "  --kvm, --no-kvm  require or refuse KVM (default: KVM when "
-	    "/dev/kvm is usable)\n"
+	    "  --kvm, --no-kvm  require or refuse KVM (default: $PITH_KVM, "
+	    "else KVM when\n                  /dev/kvm runs a test guest)\n"
 	    "  --gdb           wait for gdb on localhost:1234\n"
 	    "Exits with the program's status, 128+N if a fault killed it, 125 "
 	    "if pith,\nQEMU or the kernel failed.  See docs/run.md.\n" },
