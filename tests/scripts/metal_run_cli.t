@@ -62,7 +62,7 @@ else
 fi
 gcc -O2 -o dynprog p.c
 
-echo "1..42"
+echo "1..43"
 
 # run ARGS...: pith run on the probe; output in out (CRs dropped), status in st.
 run() {
@@ -234,11 +234,11 @@ check '[ -z "$(ls -A "$TMPDIR")" ]' "no temporary files left behind" "$(ls -A "$
 (cd "$REPO" && make -s BUILD="$BUILD" metal >/dev/null 2>&1)
 KERNEL=$REPO/$BUILD/metal/pith-kernel.elf
 if [ $have_musl -eq 0 ]; then
-	skipn 6 "musl-gcc not installed (Debian: musl-tools)"
+	skipn 7 "musl-gcc not installed (Debian: musl-tools)"
 	exit $fail
 fi
 if [ ! -f "$KERNEL" ]; then
-	skipn 6 "$KERNEL not built: the kernel with user mode (issue 5, metal-core) is not in this tree"
+	skipn 7 "$KERNEL not built: the kernel with user mode (issue 5, metal-core) is not in this tree"
 	exit $fail
 fi
 
@@ -276,7 +276,19 @@ else
 	skipn 1 "cannot link a static-PIE program with musl here"
 fi
 
-# 41-42. --disk: the program writes on an ext2 image; after power-off the
+# 41. Not only musl: Debian's busybox-static, with a --dir file read by
+# the shell itself (the VM has no other programs).
+if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q 'statically linked'; then
+	timeout 120 "$PITH" run --no-kvm --kernel "$KERNEL" --dir root /bin/busybox sh -c \
+	    'echo ok; read l </etc/x; echo "got $l"; exit 7' </dev/null 2>err | tr -d '\r' >out
+	st=${PIPESTATUS[0]}
+	check '[ $st -eq 7 ] && grep -qx ok out && grep -qx "got x file" out' \
+		"busybox sh -c '...' reads a --dir file, exit 7" "status $st: $(tail -4 out) $(cat err)"
+else
+	skipn 1 "busybox-static not installed (Debian: busybox-static)"
+fi
+
+# 42-43. --disk: the program writes on an ext2 image; after power-off the
 # host's e2fsck finds it clean and debugfs reads the files.
 if ! command -v mke2fs >/dev/null 2>&1 && [ ! -x /usr/sbin/mke2fs ]; then
 	skipn 2 "e2fsprogs not installed"
