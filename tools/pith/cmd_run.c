@@ -149,8 +149,10 @@ run_mktemp(void)
 {
 	const char *t = getenv("TMPDIR");
 
-	snprintf(run_tmp, sizeof(run_tmp), "%s/pith-run.XXXXXX",
-	    t != NULL && *t != '\0' ? t : "/tmp");
+	/* QEMU's option syntax takes no ',' in the file names made here. */
+	if (t == NULL || *t == '\0' || strchr(t, ',') != NULL)
+		t = "/tmp";
+	snprintf(run_tmp, sizeof(run_tmp), "%s/pith-run.XXXXXX", t);
 	if (mkdtemp(run_tmp) == NULL) {
 		run_tmp[0] = '\0';
 		return errno;
@@ -787,110 +789,161 @@ run_status(const char *cmd, const char *file, int qst, bool timedout)
 	return timedout ? 124 : RUN_FAIL;
 }
 
-int
-cmd_run(int argc, char **argv)
-{
-	const char *cmd = "run";
-	struct runopts o;
-	char kernel[PATH_MAX], prog[PATH_MAX + 8], cpio[PATH_MAX + 16];
-	char initrd[sizeof(prog) + sizeof(cpio) + 2];
-	char status[PATH_MAX + 16], serial2[PATH_MAX + 32];
-	char drive[PATH_MAX + 64], *cmdline;
-	const char *qa[64];
-	struct sigaction sa;
-	int nq = 0, qst = 0, r;
-	bool kvm, timedout = false;
-	pid_t pid;
+/* What one QEMU run is given: file names in the temporary directory. */
+struct runvm {
+	char kernel[PATH_MAX];
+	char prog[PATH_MAX + 8];	/* a symbolic link to PROGRAM */
+	char cpio[PATH_MAX + 16];
+	char initrd[2 * PATH_MAX + 32];
+	char status[PATH_MAX + 16];	/* COM2 goes here */
+	char serial2[PATH_MAX + 32];
+	char drive[PATH_MAX + 64];
+	char *cmdline;
+	bool kvm;
+};
 
-	if ((r = run_parse(cmd, false, argc, argv, &o)) != 0)
-		exit(RUN_FAIL);
-	run_checkprog(cmd, o.argv[0]);
-	run_findkernel(cmd, &o, kernel, sizeof(kernel));
-	if (o.disk != NULL && access(o.disk, R_OK | W_OK) != 0)
-		run_fail(cmd, "--disk %s: %s", o.disk, strerror(errno));
-	if (o.disk != NULL && strchr(o.disk, ',') != NULL)
+/* Check the host side, make the temporary files; exits on failure. */
+static void
+run_prepare(const char *cmd, struct runopts *o, struct runvm *vm)
+{
+	char abs[PATH_MAX];
+	int error;
+
+	run_checkprog(cmd, o->argv[0]);
+	run_findkernel(cmd, o, vm->kernel, sizeof(vm->kernel));
+	if (o->disk != NULL && access(o->disk, R_OK | W_OK) != 0)
+		run_fail(cmd, "--disk %s: %s", o->disk, strerror(errno));
+	if (o->disk != NULL && strchr(o->disk, ',') != NULL)
 		run_fail(cmd, "--disk %s: QEMU cannot take a ',' in a file "
-		    "name", o.disk);
+		    "name", o->disk);
 	if (!on_path(QEMU))
 		run_fail(cmd, "%s not found (Debian: apt-get install "
 		    "qemu-system-x86)", QEMU);
-	if (o.kvm == -1 && getenv("PITH_KVM") != NULL)
-		o.kvm = strcmp(getenv("PITH_KVM"), "0") != 0;
-	if (o.kvm == 1 && !kvm_usable())
+	if (o->kvm == -1 && getenv("PITH_KVM") != NULL)
+		o->kvm = strcmp(getenv("PITH_KVM"), "0") != 0;
+	if (o->kvm == 1 && !kvm_usable())
 		run_fail(cmd, "--kvm: KVM does not work here (/dev/kvm: %s)",
 		    strerror(errno));
-	kvm = o.kvm == 1 || (o.kvm == -1 && kvm_usable());
-	if ((r = run_mktemp()) != 0)
-		run_fail(cmd, "temporary directory: %s", strerror(r));
-
+	vm->kvm = o->kvm == 1 || (o->kvm == -1 && kvm_usable());
+	if ((error = run_mktemp()) != 0)
+		run_fail(cmd, "temporary directory: %s", strerror(error));
 	/* QEMU splits -initrd at commas: the program goes by a safe name. */
-	snprintf(prog, sizeof(prog), "%s/prog", run_tmp);
-	{
-		char abs[PATH_MAX];
+	snprintf(vm->prog, sizeof(vm->prog), "%s/prog", run_tmp);
+	if (realpath(o->argv[0], abs) == NULL || symlink(abs, vm->prog) != 0)
+		run_fail(cmd, "%s: %s", o->argv[0], strerror(errno));
+	snprintf(vm->initrd, sizeof(vm->initrd), "%s", vm->prog);
+	if (o->dir != NULL) {
+		snprintf(vm->cpio, sizeof(vm->cpio), "%s/root.cpio", run_tmp);
+		run_cpio(cmd, o->dir, vm->cpio);
+		snprintf(vm->initrd, sizeof(vm->initrd), "%s,%s", vm->prog,
+		    vm->cpio);
+	}
+	snprintf(vm->status, sizeof(vm->status), "%s/status", run_tmp);
+	snprintf(vm->serial2, sizeof(vm->serial2), "file:%s", vm->status);
+	if (o->disk != NULL)
+		snprintf(vm->drive, sizeof(vm->drive),
+		    "file=%s,if=virtio,format=raw", o->disk);
+	vm->cmdline = run_cmdline(o);
+}
 
-		if (realpath(o.argv[0], abs) == NULL || symlink(abs, prog) != 0)
-			run_fail(cmd, "%s: %s", o.argv[0], strerror(errno));
-	}
-	snprintf(initrd, sizeof(initrd), "%s", prog);
-	if (o.dir != NULL) {
-		snprintf(cpio, sizeof(cpio), "%s/root.cpio", run_tmp);
-		run_cpio(cmd, o.dir, cpio);
-		snprintf(initrd, sizeof(initrd), "%s,%s", prog, cpio);
-	}
-	snprintf(status, sizeof(status), "%s/status", run_tmp);
-	snprintf(serial2, sizeof(serial2), "file:%s", status);
-	cmdline = run_cmdline(&o);
+/* QEMU's argument vector, NULL-terminated, in qa (room for 48). */
+static void
+run_argv(const struct runopts *o, const struct runvm *vm, const char **qa)
+{
+	static const char *const fixed[] = {
+		"-display", "none", "-vga", "none", "-monitor", "none",
+		"-serial", "stdio",		/* COM1: the terminal */
+		"-nic", "none",			/* and no option ROM to load */
+		"-no-reboot", "-device",
+		"isa-debug-exit,iobase=0xf4,iosize=0x04",
+	};
+	size_t i;
+	int n = 0;
 
-	qa[nq++] = QEMU;
-	qa[nq++] = "-kernel";
-	qa[nq++] = kernel;
-	qa[nq++] = "-initrd";
-	qa[nq++] = initrd;
-	qa[nq++] = "-append";
-	qa[nq++] = cmdline;
-	qa[nq++] = "-m";
-	qa[nq++] = o.mem;
-	qa[nq++] = "-display";
-	qa[nq++] = "none";
-	qa[nq++] = "-vga";
-	qa[nq++] = "none";
-	qa[nq++] = "-monitor";
-	qa[nq++] = "none";
-	qa[nq++] = "-serial";
-	qa[nq++] = "stdio";
-	qa[nq++] = "-serial";
-	qa[nq++] = serial2;
-	qa[nq++] = "-nic";	/* no network: and no option ROM to load */
-	qa[nq++] = "none";
-	qa[nq++] = "-no-reboot";
-	qa[nq++] = "-device";
-	qa[nq++] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
-	qa[nq++] = "-accel";
-	qa[nq++] = kvm ? "kvm" : "tcg";
-	qa[nq++] = "-cpu";
-	qa[nq++] = kvm ? "host" : "max";
-	if (o.disk != NULL) {
-		snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=raw",
-		    o.disk);
-		qa[nq++] = "-drive";
-		qa[nq++] = drive;
+	qa[n++] = QEMU;
+	qa[n++] = "-kernel";
+	qa[n++] = vm->kernel;
+	qa[n++] = "-initrd";
+	qa[n++] = vm->initrd;
+	qa[n++] = "-append";
+	qa[n++] = vm->cmdline;
+	qa[n++] = "-m";
+	qa[n++] = o->mem;
+	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++)
+		qa[n++] = fixed[i];
+	qa[n++] = "-serial";		/* COM2: the status line */
+	qa[n++] = vm->serial2;
+	qa[n++] = "-accel";
+	qa[n++] = vm->kvm ? "kvm" : "tcg";
+	qa[n++] = "-cpu";
+	qa[n++] = vm->kvm ? "host" : "max";
+	if (o->disk != NULL) {
+		qa[n++] = "-drive";
+		qa[n++] = vm->drive;
 	}
-	if (o.gdb) {
-		qa[nq++] = "-s";
-		qa[nq++] = "-S";
+	if (o->gdb) {
+		qa[n++] = "-s";
+		qa[n++] = "-S";
+	}
+	qa[n] = NULL;
+}
+
+/*
+ * Wait for QEMU; on SIGINT/SIGTERM (main.c's handlers only set
+ * `interrupted`, so waitpid returns EINTR) or the --timeout alarm, stop
+ * it.  Returns its wait status; *timedout says whether the alarm rang.
+ */
+static int
+run_wait(const char *cmd, pid_t pid, long timeout, bool *timedout)
+{
+	struct sigaction sa;
+	int st = 0;
+
+	if (timeout > 0) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_alarm;
+		sigaction(SIGALRM, &sa, NULL);
+		alarm((unsigned)timeout);
+	}
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			run_fail(cmd, "waitpid: %s", strerror(errno));
+		if (interrupted) {
+			*timedout = interrupted == 2;
+			kill(pid, SIGTERM);
+			waitpid(pid, &st, 0);
+			break;
+		}
+	}
+	alarm(0);
+	run_qemu = -1;
+	return st;
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	const char *cmd = "run", *qa[48];
+	struct runopts o;
+	struct runvm vm;
+	bool timedout = false;
+	int qst, r, i;
+	pid_t pid;
+
+	if (run_parse(cmd, false, argc, argv, &o) != 0)
+		exit(RUN_FAIL);
+	memset(&vm, 0, sizeof(vm));
+	run_prepare(cmd, &o, &vm);
+	run_argv(&o, &vm, qa);
+	if (o.gdb)
 		fprintf(stderr, "%s: %s: waiting for gdb on localhost:1234 "
 		    "(gdb %s -ex 'target remote :1234')\n", progname, cmd,
-		    kernel);
-	}
-	qa[nq] = NULL;
+		    vm.kernel);
 	if (getenv("PITH_RUN_DEBUG") != NULL) {
-		int i;
-
-		for (i = 0; i < nq; i++)
+		for (i = 0; qa[i] != NULL; i++)
 			fprintf(stderr, "%s'%s'", i ? " " : "", qa[i]);
 		fprintf(stderr, "\n");
 	}
-
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
@@ -905,29 +958,12 @@ cmd_run(int argc, char **argv)
 		_exit(127);
 	}
 	run_qemu = pid;
-	free(cmdline);
-	if (o.timeout > 0) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_alarm;
-		sigaction(SIGALRM, &sa, NULL);
-		alarm((unsigned)o.timeout);
-	}
-	/* main.c's handlers only set `interrupted`: waitpid returns EINTR. */
-	while (waitpid(pid, &qst, 0) < 0) {
-		if (errno != EINTR)
-			run_fail(cmd, "waitpid: %s", strerror(errno));
-		if (interrupted) {
-			timedout = interrupted == 2;
-			kill(pid, SIGTERM);
-			waitpid(pid, &qst, 0);
-			break;
-		}
-	}
-	alarm(0);
-	run_qemu = -1;
-	if (WIFEXITED(qst) && WEXITSTATUS(qst) == 127 && access(status, F_OK))
+	free(vm.cmdline);
+	qst = run_wait(cmd, pid, o.timeout, &timedout);
+	if (WIFEXITED(qst) && WEXITSTATUS(qst) == 127 &&
+	    access(vm.status, F_OK) != 0)
 		run_exit(RUN_FAIL);	/* exec failed, said so */
-	r = run_status(cmd, status, qst, timedout);
+	r = run_status(cmd, vm.status, qst, timedout);
 	if (interrupted == 1 && r == RUN_FAIL)
 		r = 130;
 	run_exit(r);
@@ -1045,45 +1081,55 @@ put_zero(int fd, size_t len)
 #define ALIGN(v, a) (((v) + (a) - 1) / (a) * (a))
 
 /*
- * The baked image: kernel bytes up to where the loader stops, zeros for
- * the kernel's bss, the blob, padding, then the rest of the kernel file
- * (moved by delta, a multiple of 4096), a new section-name table and
- * section-header table at the end.
+ * A baked image being made.  The new file is: the kernel's bytes up to
+ * ins (where the multiboot loader stops reading), zero bytes for the
+ * kernel's bss, the blob, padding to delta (a multiple of 4096), the rest
+ * of the kernel file, the section names (old and new) and the section
+ * headers (old, moved, and three new).
  */
-static void
-bake_image(const char *cmd, const char *kpath, const char *app,
-    const char *cpio, const char *cmdline, const char *out)
-{
-	unsigned char *k, *a, *c = NULL, *blob;
-	size_t klen, alen, clen = 0, cmdlen = strlen(cmdline);
-	size_t i, mboff = 0, ins, zero, bloblen, delta, shstrlen, newshoff;
-	struct boot_bake bb;
-	struct mbhdr *mb = NULL;
+struct bake {
+	unsigned char *k;		/* the kernel file, headers edited */
+	size_t klen;
 	Elf64_Ehdr *eh;
-	Elf64_Phdr *ph, *last = NULL;
-	Elf64_Shdr *sh, *nsh;
-	uint64_t kend, baddr, text_off;
-	static const char names[] = ".pith.app\0.pith.cpio\0.pith.cmdline";
-	char *shstr;
-	int fd, error = 0;
+	struct mbhdr *mb;
+	Elf64_Phdr *last;		/* the highest PT_LOAD */
+	uint64_t baddr;			/* the blob's address: _end, page up */
+	size_t ins, zero, delta;
+	struct boot_bake bb;
+	unsigned char *blob;
+	size_t bloblen;
+	Elf64_Shdr *nsh;		/* the new section headers */
+	char *shstr;			/* the new section names */
+	size_t shstrlen, newshoff;
+};
 
-	k = slurp(cmd, kpath, &klen);
-	a = slurp(cmd, app, &alen);
-	if (cpio != NULL)
-		c = slurp(cmd, cpio, &clen);
-	eh = (Elf64_Ehdr *)k;
-	if (klen < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
+static const char bake_names[] = ".pith.app\0.pith.cpio\0.pith.cmdline";
+
+/* Read and check the kernel: an x86-64 ELF with a multiboot a.out header. */
+static void
+bake_kernel(const char *cmd, const char *kpath, struct bake *b)
+{
+	Elf64_Ehdr *eh;
+	Elf64_Phdr *ph;
+	struct mbhdr *mb = NULL;
+	uint64_t kend, text_off;
+	size_t i, mboff = 0;
+
+	b->k = slurp(cmd, kpath, &b->klen);
+	eh = b->eh = (Elf64_Ehdr *)b->k;
+	if (b->klen < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
 	    eh->e_machine != EM_X86_64 || eh->e_phentsize != sizeof(*ph) ||
-	    eh->e_shentsize != sizeof(*sh) ||
-	    !in_file(klen, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(*ph)) ||
-	    !in_file(klen, eh->e_shoff, (uint64_t)eh->e_shnum * sizeof(*sh)) ||
+	    eh->e_shentsize != sizeof(Elf64_Shdr) ||
+	    !in_file(b->klen, eh->e_phoff, (uint64_t)eh->e_phnum * sizeof(*ph)) ||
+	    !in_file(b->klen, eh->e_shoff,
+	    (uint64_t)eh->e_shnum * sizeof(Elf64_Shdr)) ||
 	    eh->e_shstrndx >= eh->e_shnum)
 		run_fail(cmd, "kernel %s: not a 64-bit x86-64 ELF image with "
 		    "section headers", kpath);
 	/* The multiboot header: 4-aligned in the first 8 KiB. */
-	for (i = 0; i + sizeof(*mb) <= klen && i < 8192; i += 4) {
-		struct mbhdr *m = (struct mbhdr *)(k + i);
+	for (i = 0; i + sizeof(*mb) <= b->klen && i < 8192; i += 4) {
+		struct mbhdr *m = (struct mbhdr *)(b->k + i);
 
 		if (m->magic == 0x1BADB002 &&
 		    m->magic + m->flags + m->checksum == 0) {
@@ -1095,127 +1141,184 @@ bake_image(const char *cmd, const char *kpath, const char *app,
 	if (mb == NULL || (mb->flags & 0x10000) == 0)
 		run_fail(cmd, "kernel %s: no multiboot header with load "
 		    "addresses (is it a Pith kernel image?)", kpath);
-	kend = elf_symbol(k, klen, eh, "_end");
+	kend = elf_symbol(b->k, b->klen, eh, "_end");
 	if (kend == 0)
 		run_fail(cmd, "kernel %s: no _end symbol (stripped?)", kpath);
-	baddr = ALIGN(kend, 4096);
-	text_off = mboff - (mb->header_addr - mb->load_addr);
-	ins = text_off + (mb->load_end_addr - mb->load_addr);
-	if (mb->header_addr < mb->load_addr || mboff < mb->header_addr -
-	    mb->load_addr || mb->load_end_addr < mb->load_addr || ins > klen ||
-	    mb->bss_end_addr > baddr || baddr < mb->load_end_addr)
+	b->mb = mb;
+	b->baddr = ALIGN(kend, 4096);
+	if (mb->header_addr < mb->load_addr ||
+	    mboff < mb->header_addr - mb->load_addr ||
+	    mb->load_end_addr < mb->load_addr ||
+	    b->baddr < mb->load_end_addr || mb->bss_end_addr > b->baddr)
 		run_fail(cmd, "kernel %s: multiboot addresses do not fit the "
 		    "file", kpath);
-	ph = (Elf64_Phdr *)(k + eh->e_phoff);
+	text_off = mboff - (mb->header_addr - mb->load_addr);
+	b->ins = text_off + (mb->load_end_addr - mb->load_addr);
+	if (b->ins > b->klen)
+		run_fail(cmd, "kernel %s: shorter than its multiboot load "
+		    "addresses say", kpath);
+	ph = (Elf64_Phdr *)(b->k + eh->e_phoff);
 	for (i = 0; i < eh->e_phnum; i++) {
 		if (ph[i].p_type != PT_LOAD)
 			continue;
-		if (ph[i].p_offset + ph[i].p_filesz > ins)
+		if (ph[i].p_offset + ph[i].p_filesz > b->ins)
 			run_fail(cmd, "kernel %s: a segment lies past the "
 			    "multiboot load end", kpath);
-		if (last == NULL || ph[i].p_vaddr > last->p_vaddr)
-			last = &ph[i];
+		if (b->last == NULL || ph[i].p_vaddr > b->last->p_vaddr)
+			b->last = &ph[i];
 	}
+}
 
-	memset(&bb, 0, sizeof(bb));
-	memcpy(bb.bb_magic, BOOT_BAKE_MAGIC, 8);
-	bb.bb_version = BOOT_BAKE_VERSION;
-	bb.bb_hdrlen = sizeof(bb);
-	bb.bb_app_off = ALIGN(sizeof(bb), 16);
-	bb.bb_app_len = alen;
-	bb.bb_cpio_off = ALIGN(bb.bb_app_off + alen, 16);
-	bb.bb_cpio_len = clen;
-	bb.bb_cmd_off = ALIGN(bb.bb_cpio_off + clen, 16);
-	bb.bb_cmd_len = cmdlen;
-	bb.bb_total = bb.bb_cmd_off + cmdlen + 1;
-	bb.bb_sum = boot_bake_sum(&bb);
-	bloblen = (size_t)bb.bb_total;
-	if (baddr + bloblen > 0x40000000ull)
+/* The header and the three blobs, as the image will find them. */
+static void
+bake_blob(const char *cmd, struct bake *b, const char *app, const char *cpio,
+    const char *cmdline)
+{
+	struct boot_bake *bb = &b->bb;
+	unsigned char *a, *c = NULL;
+	size_t alen, clen = 0, cmdlen = strlen(cmdline);
+
+	a = slurp(cmd, app, &alen);
+	if (cpio != NULL)
+		c = slurp(cmd, cpio, &clen);
+	memset(bb, 0, sizeof(*bb));
+	memcpy(bb->bb_magic, BOOT_BAKE_MAGIC, 8);
+	bb->bb_version = BOOT_BAKE_VERSION;
+	bb->bb_hdrlen = sizeof(*bb);
+	bb->bb_app_off = ALIGN(sizeof(*bb), 16);
+	bb->bb_app_len = alen;
+	bb->bb_cpio_off = ALIGN(bb->bb_app_off + alen, 16);
+	bb->bb_cpio_len = clen;
+	bb->bb_cmd_off = ALIGN(bb->bb_cpio_off + clen, 16);
+	bb->bb_cmd_len = cmdlen;
+	bb->bb_total = bb->bb_cmd_off + cmdlen + 1;
+	bb->bb_sum = boot_bake_sum(bb);
+	b->bloblen = (size_t)bb->bb_total;
+	if (b->baddr + b->bloblen > 0x40000000ull)
 		run_fail(cmd, "the program and files are too big to bake "
-		    "(%zu bytes; the image must end below 1 GiB)", bloblen);
-	blob = calloc(1, bloblen);
-	if (blob == NULL)
+		    "(%zu bytes; the image must end below 1 GiB)", b->bloblen);
+	b->blob = calloc(1, b->bloblen);
+	if (b->blob == NULL)
 		run_fail(cmd, "%s", strerror(ENOMEM));
-	memcpy(blob, &bb, sizeof(bb));
-	memcpy(blob + bb.bb_app_off, a, alen);
+	memcpy(b->blob, bb, sizeof(*bb));
+	memcpy(b->blob + bb->bb_app_off, a, alen);
 	if (clen > 0)
-		memcpy(blob + bb.bb_cpio_off, c, clen);
-	memcpy(blob + bb.bb_cmd_off, cmdline, cmdlen + 1);
-	zero = (size_t)(baddr - mb->load_end_addr);
-	delta = ALIGN(zero + bloblen, 4096);
+		memcpy(b->blob + bb->bb_cpio_off, c, clen);
+	memcpy(b->blob + bb->bb_cmd_off, cmdline, cmdlen + 1);
+	free(a);
+	free(c);
+	b->zero = (size_t)(b->baddr - b->mb->load_end_addr);
+	b->delta = ALIGN(b->zero + b->bloblen, 4096);
+}
 
-	/* Headers of the new file, edited in the kernel's copy. */
-	mb->load_end_addr = (uint32_t)(baddr + bloblen);
-	mb->bss_end_addr = (uint32_t)(baddr + bloblen);
-	if (last != NULL) {
-		last->p_filesz = baddr + bloblen - last->p_vaddr;
-		if (last->p_memsz < last->p_filesz)
-			last->p_memsz = last->p_filesz;
+/*
+ * The headers of the new file: the multiboot load range and the last
+ * PT_LOAD stretched over the blob, everything after ins moved by delta,
+ * three section headers naming the blobs.
+ */
+static void
+bake_headers(const char *cmd, const char *kpath, struct bake *b)
+{
+	Elf64_Ehdr *eh = b->eh;
+	Elf64_Phdr *ph = (Elf64_Phdr *)(b->k + eh->e_phoff);
+	Elf64_Shdr *sh = (Elf64_Shdr *)(b->k + eh->e_shoff), *str;
+	uint64_t end = b->baddr + b->bloblen;
+	const struct boot_bake *bb = &b->bb;
+	uint64_t off[3] = { bb->bb_app_off, bb->bb_cpio_off, bb->bb_cmd_off };
+	uint64_t sz[3] = { bb->bb_app_len, bb->bb_cpio_len,
+	    bb->bb_cmd_len + 1 };
+	uint32_t nm[3] = { 0, 10, 21 };	/* in bake_names */
+	size_t i;
+
+	b->mb->load_end_addr = (uint32_t)end;
+	b->mb->bss_end_addr = (uint32_t)end;
+	if (b->last != NULL) {
+		b->last->p_filesz = end - b->last->p_vaddr;
+		if (b->last->p_memsz < b->last->p_filesz)
+			b->last->p_memsz = b->last->p_filesz;
 	}
 	for (i = 0; i < eh->e_phnum; i++)
-		if (&ph[i] != last && ph[i].p_offset >= ins && ph[i].p_filesz)
-			ph[i].p_offset += delta;
-	sh = (Elf64_Shdr *)(k + eh->e_shoff);
-	nsh = calloc((size_t)eh->e_shnum + 3, sizeof(*nsh));
-	if (nsh == NULL)
+		if (&ph[i] != b->last && ph[i].p_offset >= b->ins &&
+		    ph[i].p_filesz != 0)
+			ph[i].p_offset += b->delta;
+	b->nsh = calloc((size_t)eh->e_shnum + 3, sizeof(*b->nsh));
+	if (b->nsh == NULL)
 		run_fail(cmd, "%s", strerror(ENOMEM));
-	memcpy(nsh, sh, eh->e_shnum * sizeof(*sh));
+	memcpy(b->nsh, sh, eh->e_shnum * sizeof(*sh));
 	for (i = 0; i < eh->e_shnum; i++)
-		if (nsh[i].sh_offset >= ins && nsh[i].sh_type != SHT_NULL)
-			nsh[i].sh_offset += delta;
+		if (b->nsh[i].sh_offset >= b->ins &&
+		    b->nsh[i].sh_type != SHT_NULL)
+			b->nsh[i].sh_offset += b->delta;
 	/* The section names, old and new, go to the end of the file. */
-	if (!in_file(klen, sh[eh->e_shstrndx].sh_offset,
-	    sh[eh->e_shstrndx].sh_size))
+	str = &sh[eh->e_shstrndx];
+	if (!in_file(b->klen, str->sh_offset, str->sh_size))
 		run_fail(cmd, "kernel %s: bad section-name table", kpath);
-	shstrlen = sh[eh->e_shstrndx].sh_size;
-	shstr = malloc(shstrlen + sizeof(names));
-	if (shstr == NULL)
+	b->shstrlen = str->sh_size;
+	b->shstr = malloc(b->shstrlen + sizeof(bake_names));
+	if (b->shstr == NULL)
 		run_fail(cmd, "%s", strerror(ENOMEM));
-	memcpy(shstr, k + sh[eh->e_shstrndx].sh_offset, shstrlen);
-	memcpy(shstr + shstrlen, names, sizeof(names));
-	nsh[eh->e_shstrndx].sh_offset = klen + delta;
-	nsh[eh->e_shstrndx].sh_size = shstrlen + sizeof(names);
-	newshoff = ALIGN(klen + delta + shstrlen + sizeof(names), 8);
+	memcpy(b->shstr, b->k + str->sh_offset, b->shstrlen);
+	memcpy(b->shstr + b->shstrlen, bake_names, sizeof(bake_names));
+	b->nsh[eh->e_shstrndx].sh_offset = b->klen + b->delta;
+	b->nsh[eh->e_shstrndx].sh_size = b->shstrlen + sizeof(bake_names);
+	b->newshoff = ALIGN(b->klen + b->delta + b->shstrlen +
+	    sizeof(bake_names), 8);
 	for (i = 0; i < 3; i++) {
-		Elf64_Shdr *s = &nsh[eh->e_shnum + i];
-		uint64_t off[3] = { bb.bb_app_off, bb.bb_cpio_off,
-		    bb.bb_cmd_off };
-		uint64_t sz[3] = { alen, clen, cmdlen + 1 };
-		uint32_t nm[3] = { 0, 10, 21 };
+		Elf64_Shdr *s = &b->nsh[eh->e_shnum + i];
 
-		s->sh_name = (uint32_t)shstrlen + nm[i];
+		s->sh_name = (uint32_t)b->shstrlen + nm[i];
 		s->sh_type = SHT_PROGBITS;
-		s->sh_offset = ins + zero + off[i];
+		s->sh_offset = b->ins + b->zero + off[i];
 		s->sh_size = sz[i];
 		s->sh_addralign = 1;
 	}
-	eh->e_shoff = newshoff;
+	eh->e_shoff = b->newshoff;
 	eh->e_shnum += 3;
+}
+
+static void
+bake_write(const char *cmd, const struct bake *b, const char *out)
+{
+	size_t names_end = b->klen + b->delta + b->shstrlen +
+	    sizeof(bake_names);
+	int fd, error;
 
 	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0755);
 	if (fd < 0)
 		run_fail(cmd, "%s: %s", out, strerror(errno));
-	if ((error = put(fd, k, ins)) == 0 &&
-	    (error = put_zero(fd, zero)) == 0 &&
-	    (error = put(fd, blob, bloblen)) == 0 &&
-	    (error = put_zero(fd, delta - zero - bloblen)) == 0 &&
-	    (error = put(fd, k + ins, klen - ins)) == 0 &&
-	    (error = put(fd, shstr, shstrlen + sizeof(names))) == 0 &&
-	    (error = put_zero(fd, newshoff - (klen + delta + shstrlen +
-	    sizeof(names)))) == 0)
-		error = put(fd, nsh, ((size_t)eh->e_shnum) * sizeof(*nsh));
+	if ((error = put(fd, b->k, b->ins)) == 0 &&
+	    (error = put_zero(fd, b->zero)) == 0 &&
+	    (error = put(fd, b->blob, b->bloblen)) == 0 &&
+	    (error = put_zero(fd, b->delta - b->zero - b->bloblen)) == 0 &&
+	    (error = put(fd, b->k + b->ins, b->klen - b->ins)) == 0 &&
+	    (error = put(fd, b->shstr, b->shstrlen +
+	    sizeof(bake_names))) == 0 &&
+	    (error = put_zero(fd, b->newshoff - names_end)) == 0)
+		error = put(fd, b->nsh, (size_t)b->eh->e_shnum *
+		    sizeof(*b->nsh));
 	if (close(fd) != 0 && error == 0)
 		error = errno;
 	if (error != 0) {
 		unlink(out);
 		run_fail(cmd, "%s: %s", out, strerror(error));
 	}
-	free(k);
-	free(a);
-	free(c);
-	free(blob);
-	free(nsh);
-	free(shstr);
+}
+
+static void
+bake_image(const char *cmd, const char *kpath, const char *app,
+    const char *cpio, const char *cmdline, const char *out)
+{
+	struct bake b;
+
+	memset(&b, 0, sizeof(b));
+	bake_kernel(cmd, kpath, &b);
+	bake_blob(cmd, &b, app, cpio, cmdline);
+	bake_headers(cmd, kpath, &b);
+	bake_write(cmd, &b, out);
+	free(b.k);
+	free(b.blob);
+	free(b.nsh);
+	free(b.shstr);
 }
 
 /* grub-mkrescue around the baked image: BIOS (and EFI if installed). */
