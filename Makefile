@@ -254,6 +254,23 @@ uninstall-metal:
 	rm -f $(DESTDIR)$(LIBDIR)/pith/pith-kernel.elf
 	-rmdir $(DESTDIR)$(LIBDIR)/pith 2>/dev/null
 .PHONY: metal install-metal uninstall-metal
+# bootargs-probe.elf: the platform with tests/metal/bootargs_probe.c in
+# the self-test's place; it prints what the boot arguments gave it, for
+# tests/scripts/metal_run_cli.t to check `pith run` and `pith bake`.
+$(METAL)/bootargs_probe.o: tests/metal/bootargs_probe.c platform/metal/metal.h include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/bootargs-probe.elf: $(KERNEL) $(METALOBJS) $(METAL)/bootargs_probe.o platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(METAL)/bootargs_probe.o $(KERNEL))
+metal-probe: $(METAL)/bootargs-probe.elf
+.PHONY: metal-probe
+# The boot arguments' parser and cpio unpacker (platform/metal/bootparse.c)
+# also compile hosted: their test drives them against libpith.
+$(BUILD)/tests/sys/metal_bootparse_test.t: tests/sys/metal_bootparse_test.c \
+    platform/metal/bootparse.c platform/metal/bootparse.h $(LIBA) $(TSUPOBJS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Itests -Iplatform/metal $< platform/metal/bootparse.c \
+	    -o $@ $(TSUPOBJS) $(LIBA) $(HLDFLAGS)
 # --- end of bare metal ----------------------------------------------------
 
 # --- libpithshim: unmodified programs on pithd via LD_PRELOAD (issue 6) ---

@@ -2,7 +2,7 @@
 # Install what Pith's build and tests need on Debian 12 (bookworm).
 # Uses sudo when not already root.  Safe to run again.
 set -e
-PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs libfuse3-dev fuse3 e2tools fuse2fs libclang-rt-14-dev qemu-system-x86 musl-tools busybox-static"
+PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs libfuse3-dev fuse3 e2tools fuse2fs libclang-rt-14-dev qemu-system-x86 musl-tools busybox-static cpio grub-pc-bin grub-common xorriso mtools"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

@@ -368,7 +368,7 @@ str_end(u64 pa)
 }
 
 /* What the loader left in memory that the heap must not cover. */
-#define MAX_RESERVED (2 + 2 * MAX_MODULES + 2)
+#define MAX_RESERVED (3 + 2 * MAX_MODULES)  /* info, list, blob; modules, names */
 
 struct mb_reserved {
 	u64 r_lo, r_hi;                 /* physical, [lo, hi) */
@@ -422,8 +422,8 @@ mb_heap(const struct mb_reserved *rs, u64 top, u64 *lo, u64 *hi)
 }
 
 /*
- * Copy the command line, record the modules, and find the heap between
- * the image and top (mb_heap).  Module pointers handed on are direct-map
+ * Copy the command line, record the modules, reserve a baked blob
+ * (bootargs.c), and find the heap between the image and top (mb_heap).  Module pointers handed on are direct-map
  * addresses, valid in every address space; this runs on the boot page
  * tables, which still identity-map the loader's structures.
  */
@@ -431,6 +431,7 @@ static void
 mb_scan(const struct mb_info *mi, u64 top, u64 *lo, u64 *hi)
 {
 	struct mb_reserved rs;
+	u64 baked;
 	int i;
 
 	rs.r_n = 0;
@@ -465,6 +466,9 @@ mb_scan(const struct mb_info *mi, u64 top, u64 *lo, u64 *hi)
 			metal_nmods = i + 1;
 		}
 	}
+	/* A program baked into the image (pith bake) lies past _end. */
+	if ((baked = metal_bootargs_early()) != 0)
+		mb_reserve(&rs, (u64)(uintptr)_end, baked);
 	mb_heap(&rs, top, lo, hi);
 }
 
@@ -484,22 +488,19 @@ metal_boot_app(void)
 		metal_puts("\n");
 		metal_exit_status(METAL_STATUS_PANIC, 0);
 	}
+	/* Ends the machine itself, with the "error" status, on bad input. */
 	memset(&ba, 0, sizeof(ba));
-	if (metal_bootargs_setup(&ba) != 0)
-		metal_exit_status(METAL_STATUS_PANIC, 0);
-	if (ba.ba_elf == NULL) {
-		metal_puts("pith metal: no program given (QEMU: -initrd PROGRAM)\n");
-		metal_exit_status(METAL_STATUS_PANIC, 0);
-	}
+	(void)metal_bootargs_setup(&ba);
 	st = metal_app_run(ba.ba_elf, ba.ba_elflen, ba.ba_argv, ba.ba_envp);
 	/*
 	 * Shut the kernel down in order (every file system synced and
 	 * unmounted) when no program is left; with orphans still running,
 	 * possibly inside the kernel, only sync.
 	 */
-	if (uproc_nlive() == 0)
+	if (uproc_nlive() == 0) {
 		pith_fini();
-	else
+		metal_bootargs_kernel_down();
+	} else
 		(void)pith_syscall6(162 /* sync */, 0, 0, 0, 0, 0, 0);
 	if ((st & 0x7f) != 0)
 		metal_exit_status(METAL_STATUS_SIGNAL, st & 0x7f);

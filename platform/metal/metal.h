@@ -246,23 +246,41 @@ int metal_syscall(struct trapframe *tf);
 /* A kernel-mode fault on a user address during a system call. */
 int uproc_kfault(struct trapframe *tf, u64 addr);
 
-/* --- boot arguments and the run's end (bootargs.c; metal-run's) --------- */
-
+/* --- bootargs.c (metal-run; docs/run.md) --------------------------------- */
+/* What to run, from the command line, the modules or a baked image. */
 struct metal_bootargs {
-	const void *ba_elf;             /* the program, or NULL */
+	const void *ba_elf;		/* the program: a static x86-64 ELF */
 	hyp_size_t ba_elflen;
-	char **ba_argv;                 /* NULL-terminated */
-	char **ba_envp;
+	char **ba_argv;			/* NULL-terminated, argc >= 1 */
+	char **ba_envp;			/* NULL-terminated */
 };
+/*
+ * Before mem_init, after metal.c has recorded the modules: find a baked
+ * blob (only when no module was given); returns the physical end of the
+ * blob, which starts at the page after _end, or 0 if there is none.
+ */
+u64 metal_bootargs_early(void);
+/*
+ * After pith_kinit: parse the command line, unpack the cpio archive into
+ * the root, perform mount=, fill *ba.  Returns 0; on a bad command line,
+ * archive or mount it prints why and ends the machine with the "error"
+ * status instead of returning.
+ */
 int metal_bootargs_setup(struct metal_bootargs *ba);
-#define METAL_STATUS_EXIT 0
-#define METAL_STATUS_SIGNAL 1
-#define METAL_STATUS_PANIC 2
+/* The one status line on COM2, then power-off.  kind: METAL_STATUS_*. */
+#define METAL_STATUS_EXIT	0	/* "exit N": the program's status */
+#define METAL_STATUS_SIGNAL	1	/* "signal N": killed by a fault */
+#define METAL_STATUS_PANIC	2	/* "panic" */
+#define METAL_STATUS_ERROR	3	/* "error": bad boot arguments */
 void metal_exit_status(int kind, int n) __attribute__((noreturn));
-/* The multiboot modules (what QEMU's -initrd gives), for bootargs. */
+/* After pith_fini: metal_exit_status makes no more system calls (sync). */
+void metal_bootargs_kernel_down(void);
+/* --- end of bootargs.c ----------------------------------------------------- */
+
+/* metal.c: the loader's modules (-initrd); metal_cmdline above. */
 struct metal_module {
 	u64 mm_start, mm_end;           /* physical */
-	const char *mm_string;
+	const char *mm_string;          /* direct map or image; "" if none */
 };
 int metal_modules(const struct metal_module **mods);
 
