@@ -500,8 +500,9 @@ metal_boot_app(void)
 	if (uproc_nlive() == 0) {
 		pith_fini();
 		metal_bootargs_kernel_down();
-	} else
+	} else {
 		(void)pith_syscall6(162 /* sync */, 0, 0, 0, 0, 0, 0);
+	}
 	if ((st & 0x7f) != 0)
 		metal_exit_status(METAL_STATUS_SIGNAL, st & 0x7f);
 	metal_exit_status(METAL_STATUS_EXIT, (st >> 8) & 0xff);

@@ -104,7 +104,7 @@ check "multiboot boot: the in-VM device tests pass" tap_ok "$(show)"
 check "multiboot image entered through multiboot, not PVH" \
     "grep -q '^pith metal: booting' '$out' && ! grep -q 'entered through PVH' '$out'"
 check "two modern virtio-blk disks found" \
-    "[ \$(grep -c '^pith metal: vd[ab]: virtio-blk, .* modern' '$out') -eq 2 ]" "$(grep virtio '$out')"
+    "[ \$(grep -c '^pith metal: vd[ab]: virtio-blk, .* modern' '$out') -eq 2 ]" "$(grep virtio "$out")"
 grep '^# bench' "$out" | sed 's/^# bench/# timing (64 MiB, TCG, informative only)/'
 mb_mem=$(sed -n 's/^pith metal: memory \([0-9]*\) KiB free.*/\1/p' "$out")
 if e2fsck -fn "$tmp/a.img" >"$tmp/fsck" 2>&1; then ok "e2fsck -fn: the image the VM wrote is clean"

@@ -9,7 +9,7 @@
 # exec/vfork/posix_spawn/wait4/pipes, signal handlers, faults (NULL,
 # executing data, an invalid instruction) ending in a signal with a
 # diagnostic, EFAULT for bad pointers, out of memory as ENOMEM, on-demand
-# stack growth, and Debian's busybox-static running
+# stack growth, the PVH entry, and Debian's busybox-static running
 # `sh -c 'echo ok; ls /; cat /etc/x'` and a script with a background job,
 # `wait`, a pipeline and a subshell's status.
 # Skips without qemu-system-x86_64 or musl-gcc (tools/deps.sh installs
@@ -35,7 +35,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..27"
+echo "1..28"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -273,6 +273,23 @@ if [ "$status" = "error" ] && grep -q "unknown boot option 'bogus=1'" "$out"; th
 	ok "an unknown boot option is a boot error naming it"
 else
 	notok "unknown boot option: status '$status'" "$(show)"
+fi
+
+# The PVH entry (Xen, Firecracker; QEMU given a copy without the multiboot
+# magic, which it would try first) reaches the same boot: the module, the
+# command line, and a heap beside the initrd QEMU puts at the top of RAM.
+cp "$KERNEL" "$tmp/pvh.elf"
+off=$(LC_ALL=C grep -obUaP '\x02\xb0\xad\x1b' "$tmp/pvh.elf" | head -1 | cut -d: -f1)
+[ -n "$off" ] && printf '\0\0\0\0' | dd of="$tmp/pvh.elf" bs=1 seek="$off" conv=notrunc status=none
+mbkernel=$KERNEL
+KERNEL=$tmp/pvh.elf
+run hello 'env=FOO=bar -- hello a exit=5' 16M
+KERNEL=$mbkernel
+if [ -n "$off" ] && [ "$status" = "exit 5" ] && has "pith metal: entered through PVH" &&
+    has "argv[1]=a" && has "env FOO=bar"; then
+	ok "PVH entry: program module, command line and heap as under multiboot"
+else
+	notok "PVH entry: status '$status'" "$(show)"
 fi
 
 if [ -x /bin/busybox ] && readelf -h /bin/busybox >/dev/null 2>&1 &&
