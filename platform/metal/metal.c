@@ -4,12 +4,14 @@
  * the CPU's entropy, and the life-cycle hypercalls.  Devices (PCI,
  * virtio-blk behind hyp_bio_*, virtio-rng) live in their own files.
  *
- * Boot: console, traps (trap.c), page tables (vm.c), the heap above the
- * image and the loader's modules, clocks, scheduler, the timer.  Then the
- * image's program: the self-test's main() when linked in (pith.elf), or
- * the application path of pith-kernel.elf: pith_kinit, the boot
- * arguments (metal_bootargs_setup), the program (metal_app_run) and the
- * status record with power-off (metal_exit_status).
+ * Boot: console, traps (trap.c), a PVH start converted to multiboot
+ * information (boot_info.c), page tables (vm.c), the heap beside the
+ * image and the loader's modules, clocks, scheduler, the timer, PCI and
+ * virtio devices.  Then the image's program: the self-test's main() when
+ * linked in (pith.elf), or the application path of pith-kernel.elf:
+ * pith_kinit, the boot arguments (metal_bootargs_setup), the program
+ * (metal_app_run) and the status record with power-off
+ * (metal_exit_status).
  *
  * A single CPU; ring 0 runs with interrupts off (trap.c), threads switch
  * only when they block or yield (sched.c).
@@ -368,12 +370,12 @@ str_end(u64 pa)
 }
 
 /* What the loader left in memory that the heap must not cover. */
-#define MAX_RESERVED (3 + 2 * MAX_MODULES)  /* info, list, blob; modules, names */
+/* The information, module list and blob; each module and its name. */
+#define MAX_RESERVED (3 + 2 * MAX_MODULES)
 
 struct mb_reserved {
-	u64 r_lo, r_hi;                 /* physical, [lo, hi) */
 	int r_n;
-	u64 r_range[MAX_RESERVED][2];
+	u64 r_range[MAX_RESERVED][2];   /* physical, [lo, hi) */
 };
 
 static void
@@ -423,9 +425,10 @@ mb_heap(const struct mb_reserved *rs, u64 top, u64 *lo, u64 *hi)
 
 /*
  * Copy the command line, record the modules, reserve a baked blob
- * (bootargs.c), and find the heap between the image and top (mb_heap).  Module pointers handed on are direct-map
- * addresses, valid in every address space; this runs on the boot page
- * tables, which still identity-map the loader's structures.
+ * (bootargs.c), and find the heap between the image and top (mb_heap).
+ * Module pointers handed on are direct-map addresses, valid in every
+ * address space; this runs on the boot page tables, which still
+ * identity-map the loader's structures.
  */
 static void
 mb_scan(const struct mb_info *mi, u64 top, u64 *lo, u64 *hi)

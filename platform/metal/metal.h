@@ -275,7 +275,7 @@ int metal_bootargs_setup(struct metal_bootargs *ba);
 void metal_exit_status(int kind, int n) __attribute__((noreturn));
 /* After pith_fini: metal_exit_status makes no more system calls (sync). */
 void metal_bootargs_kernel_down(void);
-/* --- end of bootargs.c ----------------------------------------------------- */
+/* --- end of bootargs.c ---------------------------------------------------- */
 
 /* metal.c: the loader's modules (-initrd); metal_cmdline above. */
 struct metal_module {
