@@ -41,6 +41,7 @@ struct ucheck_arg {
 #define UCHECK_N (sizeof(ucheck_tab) / sizeof(ucheck_tab[0]))
 #define UCHECK_MAX (64ul << 20)         /* longer ranges: the first page */
 
+#define SYS_poll 7
 #define SYS_mmap 9
 #define SYS_mprotect 10
 #define SYS_munmap 11
@@ -764,6 +765,14 @@ ucheck_iov(struct vmspace *vm, u64 iov, u64 n, int write)
 	return 0;
 }
 
+/*
+ * poll and ppoll check their count against the descriptor limit before
+ * they read the array (sys_poll.c: FD_LIMIT_DEFAULT, Linux's soft
+ * RLIMIT_NOFILE): past it the kernel says EINVAL, which comes first.
+ */
+#define SYS_ppoll 271
+#define POLL_NFDS_MAX 1024
+
 static long
 ucheck(long nr, const u64 *a)
 {
@@ -781,6 +790,8 @@ ucheck(long nr, const u64 *a)
 			continue;       /* NULL and the upper half: the kernel's */
 		if (p < USER_MIN)
 			return -EFAULT;
+		if ((nr == SYS_poll || nr == SYS_ppoll) && a[1] > POLL_NFDS_MAX)
+			continue;
 		len = (c->uc_lenarg >= 0 ? a[c->uc_lenarg] : c->uc_count) *
 		    (u64)c->uc_elsize;
 		switch (c->uc_kind) {
