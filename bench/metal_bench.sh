@@ -17,7 +17,8 @@
 #                             (best of 3, both with -m 256M), ratio
 #                             pith/linux
 #   metal: image size         kernel + hello, MiB (Pith: pith bake of the
-#                             kernel without debug information; Linux:
+#                             kernel without debug information or
+#                             symbols but _end; Linux:
 #                             vmlinuz + gzipped initramfs)
 #   metal: smallest -m        the least memory (MiB, bisected; Linux's to
 #                             8 MiB) with which hello runs
@@ -201,7 +202,10 @@ fi
 
 # --- image size ----------------------------------------------------------------
 if [ $have_pith = 1 ] && [ -x "$REPO/$BUILD/pith" ]; then
-	strip -g -o "$tmp/k.elf" "$PITHK"
+	# Neither debug information nor symbols are loaded or read at boot
+	# (backtraces use the table linked into the image); pith bake reads
+	# _end alone.
+	strip -s -K _end -o "$tmp/k.elf" "$PITHK"
 	if "$REPO/$BUILD/pith" bake --kernel "$tmp/k.elf" -o "$tmp/app.elf" "$tmp/vmbench" hello 2>/dev/null; then
 		ps=$(stat -c %s "$tmp/app.elf")
 		if [ $have_linux = 1 ]; then
