@@ -202,34 +202,75 @@ METAL := $(BUILD)/metal
 MCFLAGS := -std=gnu11 $(OPT) -g -fno-pic -fno-pie -mcmodel=small \
 	-ffreestanding -nostdinc -fno-stack-protector -fno-builtin \
 	-mno-red-zone -mno-mmx -mno-sse -mno-sse2 -fno-common $(WARN) \
-	-Iinclude -Iplatform/metal
+	-Iinclude -Iplatform/metal -I$(METAL)
 METALOBJS := $(patsubst platform/metal/%.c,$(METAL)/%.o,$(wildcard platform/metal/*.c)) \
-	$(METAL)/boot.o $(METAL)/pvh.o
-$(METAL)/%.o: platform/metal/%.c platform/metal/metal.h include/pith/hyp.h
+	$(patsubst platform/metal/%.S,$(METAL)/%.o,$(wildcard platform/metal/*.S))
+$(METAL)/%.o: platform/metal/%.c platform/metal/metal.h platform/metal/uproc.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/boot.o: platform/metal/boot.S
+$(METAL)/ucheck.h: sys/syscall/syscalls.master platform/metal/genucheck.awk
 	@mkdir -p $(@D)
-	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/pvh.o: platform/metal/pvh.S
+	awk -f platform/metal/genucheck.awk sys/syscall/syscalls.master >$@
+$(METAL)/abi.o: $(METAL)/ucheck.h
+$(METAL)/%.o: platform/metal/%.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 $(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld
-	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
-	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/selftest.o $(KERNEL)
+# Each image is linked twice: the second link adds the symbol table for
+# panic backtraces (platform/metal/mksyms.sh), which moves no text.
+METALLD = $(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
+	-T platform/metal/metal.ld
+define metal_link
+	$(METALLD) -o $@.pass1 $(1)
+	NM=$(NM) sh platform/metal/mksyms.sh $@.pass1 >$@.syms.S
+	$(CC) -c $@.syms.S -o $@.syms.o
+	$(METALLD) -o $@ $(1) $@.syms.o
+	@rm -f $@.pass1 $@.syms.S $@.syms.o
+endef
+$(METAL)/pith.elf: $(KERNEL) $(METALOBJS) $(METAL)/selftest.o platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(METAL)/selftest.o $(KERNEL))
+# build/metal/pith-kernel.elf: the same without the self-test; it runs the
+# static Linux program given as multiboot module 0 (QEMU -initrd) in user
+# mode (platform/metal/README.md).
+$(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(KERNEL))
 # devtest.elf: the same platform with the device test program
 # (tests/metal/devtest.c), booted with virtio disks by metal_dev.t.
 $(METAL)/devtest.o: tests/metal/devtest.c include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/devtest.elf: $(KERNEL) $(METALOBJS) $(METAL)/devtest.o platform/metal/metal.ld
-	$(LD) -static -nostdlib -z max-page-size=0x1000 -z noexecstack \
-	    -T platform/metal/metal.ld -o $@ $(METALOBJS) $(METAL)/devtest.o $(KERNEL)
-metal: $(METAL)/pith.elf $(METAL)/devtest.elf
-.PHONY: metal
+$(METAL)/devtest.elf: $(KERNEL) $(METALOBJS) $(METAL)/devtest.o platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(METAL)/devtest.o $(KERNEL))
+metal: $(METAL)/pith.elf $(METAL)/pith-kernel.elf $(METAL)/devtest.elf
+# `pith run` finds the installed image in $(LIBDIR)/pith/.
+install: install-metal
+install-metal: $(METAL)/pith-kernel.elf
+	install -d $(DESTDIR)$(LIBDIR)/pith
+	install -m 644 $(METAL)/pith-kernel.elf $(DESTDIR)$(LIBDIR)/pith/pith-kernel.elf
+uninstall: uninstall-metal
+uninstall-metal:
+	rm -f $(DESTDIR)$(LIBDIR)/pith/pith-kernel.elf
+	-rmdir $(DESTDIR)$(LIBDIR)/pith 2>/dev/null
+.PHONY: metal install-metal uninstall-metal
+# bootargs-probe.elf: the platform with tests/metal/bootargs_probe.c in
+# the self-test's place; it prints what the boot arguments gave it, for
+# tests/scripts/metal_run_cli.t to check `pith run` and `pith bake`.
+$(METAL)/bootargs_probe.o: tests/metal/bootargs_probe.c platform/metal/metal.h include/pith/hyp.h
+	@mkdir -p $(@D)
+	$(CC) $(MCFLAGS) -c $< -o $@
+$(METAL)/bootargs-probe.elf: $(KERNEL) $(METALOBJS) $(METAL)/bootargs_probe.o platform/metal/metal.ld platform/metal/mksyms.sh
+	$(call metal_link,$(METALOBJS) $(METAL)/bootargs_probe.o $(KERNEL))
+metal-probe: $(METAL)/bootargs-probe.elf
+.PHONY: metal-probe
+# The boot arguments' parser and cpio unpacker (platform/metal/bootparse.c)
+# also compile hosted: their test drives them against libpith.
+$(BUILD)/tests/sys/metal_bootparse_test.t: tests/sys/metal_bootparse_test.c \
+    platform/metal/bootparse.c platform/metal/bootparse.h $(LIBA) $(TSUPOBJS)
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) -Itests -Iplatform/metal $< platform/metal/bootparse.c \
+	    -o $@ $(TSUPOBJS) $(LIBA) $(HLDFLAGS)
 # --- end of bare metal ----------------------------------------------------
 
 # --- libpithshim: unmodified programs on pithd via LD_PRELOAD (issue 6) ---

@@ -36,6 +36,11 @@ declare -A TARGET=(
 	["pith exec dd 64 KiB reads of 1 GiB"]=">= 0.5"
 	["pith exec ls -lR 20,000 files"]="<= 3"
 	["pithd memory per idle client"]="< 64"
+	["metal: first output"]="<= 0.05"
+	["metal: image size"]="< 1"
+	["metal: smallest -m"]="<= 4"
+	["metal: getpid x1M"]="<= 0.5"
+	["metal: 256 MiB write+read"]=">= 1.0"
 )
 # What the ratio column means, per figure.
 declare -A RATIO=(
@@ -55,6 +60,11 @@ declare -A RATIO=(
 	["remote stat vs socket ping-pong"]="remote/ping-pong"
 	["pith exec dd 64 KiB reads of 1 GiB"]="pith/host throughput"
 	["pithd memory per idle client"]="KiB"
+	["metal: first output"]="pith/linux, ms"
+	["metal: image size"]="MiB, pith"
+	["metal: smallest -m"]="MiB, pith"
+	["metal: getpid x1M"]="pith/linux, ms"
+	["metal: 256 MiB write+read"]="pith/linux MB/s"
 )
 ORDER=("getpid" "fstat" "open+close" "create+stat+unlink 100k"
 	"64 KiB write+read 1 GiB" "2 threads fstat scaling"
@@ -62,9 +72,12 @@ ORDER=("getpid" "fstat" "open+close" "create+stat+unlink 100k"
 	"ext2 in: vs mke2fs -d" "ext2 in: vs e2cp" "ext2 in: vs fuse2fs cp -r"
 	"ext2 out: vs debugfs rdump" "ext2 out: vs fuse2fs cp -r"
 	"ext2 pith cp -r peak RSS"
+	"ext2 pith mount in: vs fuse2fs" "ext2 pith mount out: vs fuse2fs"
 	"remote getpid vs socket ping-pong" "remote stat vs socket ping-pong"
 	"pith exec dd 64 KiB reads of 1 GiB" "pith exec ls -lR 20,000 files"
-	"pithd memory per idle client")
+	"pithd memory per idle client"
+	"metal: first output" "metal: image size" "metal: smallest -m"
+	"metal: getpid x1M" "metal: 256 MiB write+read")
 
 declare -A PITH HOST UNIT RAT SKIPPED
 failed=()
@@ -92,6 +105,22 @@ if [ -x "$(dirname "$0")/ext2_bench.sh" ]; then
 	    "$(dirname "$0")/ext2_bench.sh")
 	rc=$?
 	[ $rc -ne 0 ] && failed+=("ext2_bench.sh (exit $rc)")
+	while IFS=$'\t' read -r tag fig p h u r; do
+		case $tag in
+		FIGURE) PITH[$fig]=$p; HOST[$fig]=$h; UNIT[$fig]=$u; RAT[$fig]=$r ;;
+		SKIP) SKIPPED[$fig]=$p ;;
+		esac
+	done <<< "$out"
+fi
+
+# Bare metal against Linux under the same QEMU (issue 5): a script, the
+# same FIGURE and SKIP lines; "host" is Linux in the VM there.
+if [ -x "$(dirname "$0")/metal_bench.sh" ]; then
+	echo "running metal_bench.sh ..." >&2
+	out=$(BUILD=$BUILD timeout "${METAL_BENCH_TIMEOUT:-900}" \
+	    "$(dirname "$0")/metal_bench.sh")
+	rc=$?
+	[ $rc -ne 0 ] && failed+=("metal_bench.sh (exit $rc)")
 	while IFS=$'\t' read -r tag fig p h u r; do
 		case $tag in
 		FIGURE) PITH[$fig]=$p; HOST[$fig]=$h; UNIT[$fig]=$u; RAT[$fig]=$r ;;

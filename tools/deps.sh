@@ -3,8 +3,9 @@
 # Uses sudo when not already root.  Safe to run again.
 set -e
 PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs libfuse3-dev fuse3 e2tools fuse2fs libclang-rt-14-dev qemu-system-x86"
-# pithd's static-binary tests (issue 6): a musl toolchain and busybox-static
-PKGS="$PKGS musl-tools busybox-static"
+# musl and busybox-static: static programs for pithd (issue 6) and bare
+# metal (issue 5); cpio, GRUB and xorriso: pith run --dir and bake --iso
+PKGS="$PKGS musl-tools busybox-static cpio grub-pc-bin grub-common xorriso mtools"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=

@@ -11,7 +11,8 @@
  * The header uses the a.out kludge (flag bit 16): QEMU refuses to load a
  * 64-bit ELF as multiboot, but loads any file given the addresses below.
  *
- * Also here: the cooperative context switch and the CPU exception stubs.
+ * Also here: the cooperative context switch.  Traps and system-call entry
+ * are in entry.S.
  */
 #define MB_MAGIC 0x1BADB002
 #define MB_FLAGS 0x00010003     /* page-align, memory info, a.out kludge */
@@ -42,7 +43,7 @@ boot_stack_top:
 
 	.section .data
 	.align 4
-	.globl metal_mb_magic, metal_mb_info
+	.globl metal_mb_magic, metal_mb_info, gdt64_ptr
 metal_mb_magic:	.long 0
 metal_mb_info:	.long 0
 	.align 16
@@ -50,6 +51,11 @@ gdt64:
 	.quad 0
 	.quad 0x00AF9A000000FFFF        /* 0x08: 64-bit code */
 	.quad 0x00CF92000000FFFF        /* 0x10: data */
+	.quad 0x00CFF2000000FFFF        /* 0x18: user data (sysret: STAR base + 8) */
+	.quad 0x00AFFA000000FFFF        /* 0x20: user 64-bit code (STAR base + 16) */
+	.globl metal_gdt_tss
+metal_gdt_tss:
+	.quad 0, 0                      /* 0x28: the TSS, filled in by trap.c */
 gdt64_end:
 gdt64_ptr:
 	.word gdt64_end - gdt64 - 1
@@ -98,16 +104,27 @@ _start32:
 	jb 1b
 
 	movl %cr4, %eax
-	orl $0x20, %eax                 /* PAE */
+	orl $0x620, %eax                /* PAE, OSFXSR, OSXMMEXCPT (user SSE) */
 	movl %eax, %cr4
 	movl $pml4, %eax
 	movl %eax, %cr3
 	movl $0xC0000080, %ecx          /* EFER */
 	rdmsr
-	orl $0x100, %eax                /* LME */
+	/* LME; SCE for syscall/sysret; NXE when CPUID says NX exists. */
+	orl $0x101, %eax
+	movl %eax, %esi
+	movl $0x80000001, %eax
+	cpuid
+	movl %esi, %eax
+	testl $0x100000, %edx
+	jz 4f
+	orl $0x800, %eax
+4:	movl $0xC0000080, %ecx
+	xorl %edx, %edx
 	wrmsr
 	movl %cr0, %eax
-	orl $0x80000001, %eax           /* PG | PE */
+	andl $~0x4, %eax                /* no EM: user code has an FPU */
+	orl $0x80010003, %eax           /* PG | WP | MP | PE */
 	movl %eax, %cr0
 	lgdt gdt64_ptr
 	ljmp $0x08, $start64
@@ -160,33 +177,5 @@ metal_thread_trampoline:
 	movq %r12, %rdi
 	call metal_thread_start
 	ud2
-
-/*
- * CPU exceptions 0-31: push a zero where the CPU pushes no error code, then
- * the vector, and hand the frame to metal_trap(), which prints and exits.
- */
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-trap\n:
-	.if (\n == 8) || (\n == 10) || (\n == 11) || (\n == 12) || (\n == 13) || (\n == 14) || (\n == 17) || (\n == 21) || (\n == 29) || (\n == 30)
-	.else
-	pushq $0
-	.endif
-	pushq $\n
-	jmp trap_common
-	.endr
-
-trap_common:
-	movq %rsp, %rdi
-	andq $-16, %rsp
-	call metal_trap
-	ud2
-
-	.section .rodata
-	.align 8
-	.globl metal_trap_stubs
-metal_trap_stubs:
-	.irp n,0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-	.quad trap\n
-	.endr
 
 	.section .note.GNU-stack, "", @progbits

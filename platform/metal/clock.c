@@ -1,16 +1,17 @@
 /*
  * Clocks.  The monotonic clock is the TSC since boot, converted to
  * nanoseconds with its rate measured once at boot against the PIT
- * (channel 2, 50 ms, polled: no interrupts).  The wall clock is the CMOS
- * RTC read once at boot (UTC, whole seconds) plus the monotonic clock
- * since.  Under QEMU's software emulation the TSC follows the host's
- * clock closely enough; an invariant-TSC check and periodic RTC resync
- * are left for later (platform/metal/README.md).
+ * (channel 2, 10 ms, polled, before the timer interrupt starts: short,
+ * for boot speed).  The wall clock is the CMOS RTC read once at boot
+ * (UTC, whole seconds) plus the monotonic clock since.  Under QEMU's
+ * software emulation the TSC follows the host's clock closely enough;
+ * an invariant-TSC check and periodic RTC resync are left for later
+ * (platform/metal/README.md).
  */
 #include "metal.h"
 
 #define PIT_HZ 1193182ul
-#define PIT_LATCH 59659ul               /* 50 ms */
+#define PIT_LATCH 11932ul       /* 10 ms: boot speed over the last ppm */
 #define NSEC 1000000000ul
 
 static u64 tsc_boot, tsc_hz;

@@ -7,10 +7,11 @@
  * contiguous (to the end of the page that maps it), so that a driver can
  * cut a buffer into segments that a device can reach.
  *
- * It assumes 4-level paging rooted at CR3 and page-table pages readable
- * at their physical address (pt_kva), as with the boot page tables in
- * boot.S.  Where the kernel reaches physical memory through another
- * window, pt_kva becomes that conversion (the one line to change).
+ * It assumes 4-level paging rooted at CR3, and reads page-table pages
+ * through the direct map (pt_kva = metal_kva, vm.c): a user program's
+ * page tables leave low memory to the program, so a table's physical
+ * address is not a kernel pointer there.  Heap pointers are direct-map
+ * addresses, not physical ones, which is why a driver must ask here.
  *
  * Read-only, single CPU, no preemption in the kernel: no locks.
  */
@@ -24,7 +25,7 @@
 static inline u64 *
 pt_kva(u64 pa)
 {
-	return (u64 *)(uintptr)pa;
+	return metal_kva(pa);
 }
 
 static u64

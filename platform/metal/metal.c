@@ -1,20 +1,26 @@
 /*
- * The bare-metal platform's core: the C entry point, the COM1 serial
- * console, CPU exceptions, powering off through QEMU's isa-debug-exit
- * device, the CPU's entropy, and the life-cycle hypercalls.  Devices
- * (PCI, virtio-blk behind hyp_bio_*, virtio-rng) live in their own files.
+ * The bare-metal platform's core: the C entry point and boot order, the
+ * COM1 serial console, powering off through QEMU's isa-debug-exit device,
+ * the CPU's entropy, and the life-cycle hypercalls.  Devices (PCI,
+ * virtio-blk behind hyp_bio_*, virtio-rng) live in their own files.
  *
- * The machine is a single CPU with interrupts off for good: time comes
- * from the TSC (clock.c) and threads switch only when they block or
- * yield (sched.c).  A fault prints its vector and where, then exits.
+ * Boot: console, traps (trap.c), a PVH start converted to multiboot
+ * information (boot_info.c), page tables (vm.c), the heap beside the
+ * image and the loader's modules, clocks, scheduler, the timer, PCI and
+ * virtio devices.  Then the image's program: the self-test's main() when
+ * linked in (pith.elf), or the application path of pith-kernel.elf:
+ * pith_kinit, the boot arguments (metal_bootargs_setup), the program
+ * (metal_app_run) and the status record with power-off
+ * (metal_exit_status).
+ *
+ * A single CPU; ring 0 runs with interrupts off (trap.c), threads switch
+ * only when they block or yield (sched.c).
  */
 #include "metal.h"
+#include "uproc.h"
 
 #define COM1 0x3f8
 #define DEBUG_EXIT_PORT 0xf4
-
-#define EINVAL 22
-#define EBUSY 16
 
 /* Set by boot.S. */
 extern u32 metal_mb_magic, metal_mb_info;
@@ -23,12 +29,9 @@ extern char _end[];
 static const struct hyp_upcalls *metal_up;
 static int metal_hyp_running;
 
-/* --- the compiler's own needs (kernel.o has its own, renamed pithk_*) -- */
+/* --- the compiler's own needs (kernel.o has its own, renamed pithk_*) --- */
 
-void *memcpy(void *dst, const void *src, hyp_size_t n);
-void *memset(void *dst, int c, hyp_size_t n);
 void *memmove(void *dst, const void *src, hyp_size_t n);
-int memcmp(const void *a, const void *b, hyp_size_t n);
 
 /*
  * String moves as single instructions: a C loop here could be turned back
@@ -38,7 +41,14 @@ void *
 memcpy(void *dst, const void *src, hyp_size_t n)
 {
 	void *d = dst;
+	hyp_size_t q = n / 8;
 
+	/*
+	 * Eight bytes a step, then the tail: under emulation each step of a
+	 * string instruction costs about the same whatever its width.
+	 */
+	n %= 8;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) :: "memory");
 	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(n) :: "memory");
 	return dst;
 }
@@ -63,8 +73,12 @@ void *
 memset(void *dst, int c, hyp_size_t n)
 {
 	void *d = dst;
+	hyp_size_t q = n / 8;
+	u64 v = (u8)c * 0x0101010101010101ul;
 
-	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(c) : "memory");
+	n %= 8;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(n) : "a"(v) : "memory");
 	return dst;
 }
 
@@ -79,7 +93,7 @@ memcmp(const void *a, const void *b, hyp_size_t n)
 	return 0;
 }
 
-/* --- serial console ------------------------------------------------------ */
+/* --- serial console ----------------------------------------------------- */
 
 static void
 serial_init(void)
@@ -149,7 +163,7 @@ metal_putd(long v)
 	metal_puts(&buf[i]);
 }
 
-/* --- power off ----------------------------------------------------------- */
+/* --- power off ---------------------------------------------------------- */
 
 void
 metal_exit(int code)
@@ -166,97 +180,40 @@ metal_exit(int code)
 void
 metal_fatal(const char *why)
 {
+	u64 rsp;
+
 	metal_puts("metal: fatal: ");
 	metal_puts(why);
 	metal_puts("\n");
-	metal_exit(METAL_EXIT_PANIC);
+	__asm__ volatile("movq %%rsp, %0" : "=r"(rsp));
+	metal_backtrace(0, rsp);
+	metal_exit_status(METAL_STATUS_PANIC, 0);
 }
 
 void
 hyp_panic(void)
 {
-	/*
-	 * The kernel has already printed its message.  Kernel objects keep no
-	 * frame pointers, so only the immediate caller is known for sure.
-	 */
+	struct trapframe tf;
+
+	/* The kernel has already printed its message. */
 	metal_puts("metal: panic, called from ");
 	metal_putx((u64)(uintptr)__builtin_return_address(0));
 	metal_puts("\n");
-	metal_exit(METAL_EXIT_PANIC);
+	/* What survives a call: the callee-saved registers, rsp, the caller. */
+	memset(&tf, 0, sizeof(tf));
+	__asm__ volatile("movq %%rbx, %0; movq %%rbp, %1; movq %%r12, %2; "
+	    "movq %%r13, %3; movq %%r14, %4; movq %%r15, %5; movq %%rsp, %6"
+	    : "=m"(tf.tf_rbx), "=m"(tf.tf_rbp), "=m"(tf.tf_r12), "=m"(tf.tf_r13),
+	    "=m"(tf.tf_r14), "=m"(tf.tf_r15), "=m"(tf.tf_rsp));
+	tf.tf_rip = (u64)(uintptr)__builtin_return_address(0);
+	tf.tf_cs = SEL_KCODE;
+	tf.tf_ss = SEL_KDATA;
+	trap_dump(&tf);
+	metal_backtrace(0, tf.tf_rsp);
+	metal_exit_status(METAL_STATUS_PANIC, 0);
 }
 
-/* --- CPU exceptions ------------------------------------------------------ */
-
-struct trap_frame {
-	u64 tf_vector;
-	u64 tf_err;
-	u64 tf_rip;
-	u64 tf_cs;
-	u64 tf_rflags;
-	u64 tf_rsp;
-	u64 tf_ss;
-};
-
-struct idt_gate {
-	u16 ig_off0;
-	u16 ig_sel;
-	u8 ig_ist;
-	u8 ig_type;
-	u16 ig_off1;
-	u32 ig_off2;
-	u32 ig_zero;
-} __attribute__((packed));
-
-static struct idt_gate metal_idt[32] __attribute__((aligned(16)));
-
-void metal_trap(struct trap_frame *tf) __attribute__((noreturn));
-
-void
-metal_trap(struct trap_frame *tf)
-{
-	u64 cr2;
-
-	__asm__ volatile("movq %%cr2, %0" : "=r"(cr2));
-	metal_puts("metal: CPU exception ");
-	metal_putd((long)tf->tf_vector);
-	metal_puts(" err ");
-	metal_putx(tf->tf_err);
-	metal_puts(" rip ");
-	metal_putx(tf->tf_rip);
-	metal_puts(" rsp ");
-	metal_putx(tf->tf_rsp);
-	metal_puts(" cr2 ");
-	metal_putx(cr2);
-	metal_puts("\n");
-	metal_exit(METAL_EXIT_PANIC);
-}
-
-static void
-idt_init(void)
-{
-	struct {
-		u16 limit;
-		u64 base;
-	} __attribute__((packed)) idtr;
-	int i;
-
-	for (i = 0; i < 32; i++) {
-		u64 off = metal_trap_stubs[i];
-
-		metal_idt[i].ig_off0 = (u16)off;
-		metal_idt[i].ig_sel = 0x08;
-		metal_idt[i].ig_ist = 0;
-		metal_idt[i].ig_type = 0x8e;    /* present, interrupt gate */
-		metal_idt[i].ig_off1 = (u16)(off >> 16);
-		metal_idt[i].ig_off2 = (u32)(off >> 32);
-		metal_idt[i].ig_zero = 0;
-	}
-	idtr.limit = sizeof(metal_idt) - 1;
-	idtr.base = (u64)metal_idt;
-	__asm__ volatile("lidt %0" :: "m"(idtr));
-}
-
-/* --- entropy ------------------------------------------------------------- */
+/* --- entropy ------------------------------------------------------------ */
 
 static int metal_have_rdrand;
 
@@ -325,7 +282,10 @@ metal_cpu_random(void *buf, hyp_size_t len)
 	return 0;
 }
 
-/* --- life cycle ---------------------------------------------------------- */
+/* --- life cycle --------------------------------------------------------- */
+
+#define EBUSY 16
+#define EINVAL 22
 
 int
 hyp_init(int version, const struct hyp_upcalls *up)
@@ -360,9 +320,10 @@ metal_lwp_exit(void *lwp)
 
 #define MB_BOOT_MAGIC 0x2BADB002
 #define MB_INFO_MEM 0x1
-#define HEAP_CEILING 0x40000000ul       /* end of the identity map */
-
 #define MB_INFO_CMDLINE 0x4
+#define MB_INFO_MODS 0x8
+#define HEAP_CEILING 0x40000000ul       /* end of the direct map */
+#define MAX_MODULES 8
 
 struct mb_info {
 	u32 mi_flags;
@@ -370,11 +331,19 @@ struct mb_info {
 	u32 mi_mem_upper;               /* KiB above 1 MiB */
 	u32 mi_boot_device;
 	u32 mi_cmdline;                 /* physical address of a C string */
+	u32 mi_mods_count;
+	u32 mi_mods_addr;
+};
+
+struct mb_module {
+	u32 mod_start, mod_end, mod_string, mod_reserved;
 };
 
 /* A copy: the loader's string may lie where the heap will be. */
-static char metal_cmdline_buf[256];
+static char metal_cmdline_buf[4096];
 static const char *metal_cmdline_str = "";
+static struct metal_module metal_mods[MAX_MODULES];
+static int metal_nmods;
 
 /* The boot loader's command line (QEMU: -append), "" if none. */
 const char *
@@ -383,17 +352,179 @@ metal_cmdline(void)
 	return metal_cmdline_str;
 }
 
+int
+metal_modules(const struct metal_module **mods)
+{
+	*mods = metal_mods;
+	return metal_nmods;
+}
+
+static u64
+str_end(u64 pa)
+{
+	const char *s = (const char *)(uintptr)pa;
+
+	while (*s != '\0')
+		s++;
+	return (u64)(uintptr)s + 1;
+}
+
+/* What the loader left in memory that the heap must not cover. */
+/* The information, module list and blob; each module and its name. */
+#define MAX_RESERVED (3 + 2 * MAX_MODULES)
+
+struct mb_reserved {
+	int r_n;
+	u64 r_range[MAX_RESERVED][2];   /* physical, [lo, hi) */
+};
+
+static void
+mb_reserve(struct mb_reserved *rs, u64 lo, u64 hi)
+{
+	if (rs->r_n == MAX_RESERVED)
+		metal_fatal("too many boot modules");
+	rs->r_range[rs->r_n][0] = lo;
+	rs->r_range[rs->r_n][1] = hi;
+	rs->r_n++;
+}
+
+/*
+ * The heap: the largest page-aligned gap between the image's end and
+ * top that holds none of the loader's ranges.  A multiboot loader puts
+ * its structures and modules just above the image, a PVH loader (QEMU)
+ * puts the initrd at the top of RAM: either way the heap takes the rest.
+ */
+static void
+mb_heap(const struct mb_reserved *rs, u64 top, u64 *lo, u64 *hi)
+{
+	u64 s, e, best_lo = 0, best_hi = 0;
+	int i, j;
+
+	for (i = -1; i < rs->r_n; i++) {
+		s = i < 0 ? (u64)(uintptr)_end : rs->r_range[i][1];
+		s = (s + 4095) & ~4095ul;
+		if (s < (u64)(uintptr)_end || s >= top)
+			continue;
+		e = top;
+		for (j = 0; j < rs->r_n && s < e; j++) {
+			if (rs->r_range[j][1] <= s)
+				continue;
+			if (rs->r_range[j][0] <= s)
+				e = s;          /* s lies inside a range */
+			else if (rs->r_range[j][0] < e)
+				e = rs->r_range[j][0] & ~4095ul;
+		}
+		if (e > s && e - s > best_hi - best_lo) {
+			best_lo = s;
+			best_hi = e;
+		}
+	}
+	*lo = best_lo;
+	*hi = best_hi;
+}
+
+/*
+ * Copy the command line, record the modules, reserve a baked blob
+ * (bootargs.c), and find the heap between the image and top (mb_heap).
+ * Module pointers handed on are direct-map addresses, valid in every
+ * address space; this runs on the boot page tables, which still
+ * identity-map the loader's structures.
+ */
+static void
+mb_scan(const struct mb_info *mi, u64 top, u64 *lo, u64 *hi)
+{
+	struct mb_reserved rs;
+	u64 baked;
+	int i;
+
+	rs.r_n = 0;
+	mb_reserve(&rs, (u64)(uintptr)mi, (u64)(uintptr)mi + sizeof(*mi));
+	if ((mi->mi_flags & MB_INFO_CMDLINE) != 0 && mi->mi_cmdline != 0) {
+		const char *c = (const char *)(uintptr)mi->mi_cmdline;
+		unsigned n;
+
+		/* Copied now: the string need not be kept from the heap. */
+		for (n = 0; c[n] != '\0' && n < sizeof(metal_cmdline_buf) - 1; n++)
+			metal_cmdline_buf[n] = c[n];
+		metal_cmdline_buf[n] = '\0';
+		metal_cmdline_str = metal_cmdline_buf;
+	}
+	if ((mi->mi_flags & MB_INFO_MODS) != 0 && mi->mi_mods_count > 0) {
+		const struct mb_module *m = (const void *)(uintptr)mi->mi_mods_addr;
+
+		mb_reserve(&rs, mi->mi_mods_addr,
+		    mi->mi_mods_addr + mi->mi_mods_count * sizeof(*m));
+		for (i = 0; i < (int)mi->mi_mods_count; i++) {
+			if (i >= MAX_MODULES || m[i].mod_end >= HEAP_CEILING ||
+			    m[i].mod_end < m[i].mod_start)
+				continue;
+			mb_reserve(&rs, m[i].mod_start, m[i].mod_end);
+			if (m[i].mod_string != 0)
+				mb_reserve(&rs, m[i].mod_string,
+				    str_end(m[i].mod_string));
+			metal_mods[i].mm_start = m[i].mod_start;
+			metal_mods[i].mm_end = m[i].mod_end;
+			metal_mods[i].mm_string = m[i].mod_string != 0 ?
+			    metal_kva(m[i].mod_string) : "";
+			metal_nmods = i + 1;
+		}
+	}
+	/* A program baked into the image (pith bake) lies past _end. */
+	if ((baked = metal_bootargs_early()) != 0)
+		mb_reserve(&rs, (u64)(uintptr)_end, baked);
+	mb_heap(&rs, top, lo, hi);
+}
+
+/* The program of pith-kernel.elf: boot the kernel, run the application. */
+static void __attribute__((noreturn))
+metal_boot_app(void)
+{
+	struct pith_kconfig cfg;
+	struct metal_bootargs ba;
+	long r;
+	int st;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if ((r = pith_kinit(&cfg)) != 0) {
+		metal_puts("pith metal: pith_kinit failed: error ");
+		metal_putd(-r);
+		metal_puts("\n");
+		metal_exit_status(METAL_STATUS_PANIC, 0);
+	}
+	/* Ends the machine itself, with the "error" status, on bad input. */
+	memset(&ba, 0, sizeof(ba));
+	(void)metal_bootargs_setup(&ba);
+	st = metal_app_run(ba.ba_elf, ba.ba_elflen, ba.ba_argv, ba.ba_envp);
+	/*
+	 * Shut the kernel down in order (every file system synced and
+	 * unmounted) when no program is left; with orphans still running,
+	 * possibly inside the kernel, only sync.
+	 */
+	if (uproc_nlive() == 0) {
+		pith_fini();
+		metal_bootargs_kernel_down();
+	} else {
+		(void)pith_syscall6(162 /* sync */, 0, 0, 0, 0, 0, 0);
+	}
+	if ((st & 0x7f) != 0)
+		metal_exit_status(METAL_STATUS_SIGNAL, st & 0x7f);
+	metal_exit_status(METAL_STATUS_EXIT, (st >> 8) & 0xff);
+}
+
+/* The self-test (tests/metal/selftest.c) when linked in. */
+extern int main(void) __attribute__((weak));
+
 void metal_start(u32 magic, u32 info) __attribute__((noreturn));
 
 void
 metal_start(u32 magic, u32 info)
 {
 	const struct mb_info *mi = (const struct mb_info *)(uintptr)info;
-	uintptr top;
+	u64 ramtop, top, start;
 	int r;
 
 	serial_init();
-	idt_init();
+	trap_init();
 	/* A newline first: the BIOS leaves the cursor mid-line. */
 	metal_puts("\npith metal: booting\n");
 	if (magic == PVH_MAGIC) {
@@ -406,27 +537,25 @@ metal_start(u32 magic, u32 info)
 		metal_fatal("not loaded by a multiboot or PVH loader");
 	if ((mi->mi_flags & MB_INFO_MEM) == 0)
 		metal_fatal("the boot loader gave no memory size");
-	if ((mi->mi_flags & MB_INFO_CMDLINE) != 0 && mi->mi_cmdline != 0) {
-		const char *c = (const char *)(uintptr)mi->mi_cmdline;
-		unsigned i;
-
-		for (i = 0; c[i] != '\0' && i < sizeof(metal_cmdline_buf) - 1; i++)
-			metal_cmdline_buf[i] = c[i];
-		metal_cmdline_buf[i] = '\0';
-		metal_cmdline_str = metal_cmdline_buf;
-	}
-	top = metal_mem_top(info, HEAP_CEILING);
-	mem_init(((uintptr)_end + 4095) & ~4095ul, top);
+	ramtop = metal_mem_top(info, HEAP_CEILING);
+	mb_scan(mi, ramtop, &start, &top);
+	if (start >= top)
+		metal_fatal("no memory beside the image and its modules");
+	vm_init(ramtop);
+	mem_init((uintptr)metal_kva(start), (uintptr)metal_kva(top));
 	rnd_probe();
 	clock_init();
 	sched_init();
+	timer_init();
 	pci_init();
 	virtio_init();
 	metal_puts("pith metal: memory ");
-	metal_putd((long)((top - (uintptr)_end) >> 10));
+	metal_putd((long)((top - start) >> 10));
 	metal_puts(" KiB free, rdrand ");
 	metal_puts(metal_have_rdrand ? "yes" : "no (timing fallback)");
 	metal_puts("\n");
+	if (main == NULL)
+		metal_boot_app();
 	r = main();
 	/* After pith_fini the kernel should have handed back every byte. */
 	metal_puts("pith metal: heap in use ");

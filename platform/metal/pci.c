@@ -11,7 +11,7 @@
  * by pci_init() and read-only afterwards; drivers look themselves up
  * with pci_find().  A BAR's size is learned the usual way, by writing
  * all ones with decoding off and reading back which bits stuck.
- * Drivers map memory BARs with metal_map_mmio (mmio.c).
+ * Drivers map memory BARs with metal_map_mmio (vm.c).
  *
  * Single CPU, interrupts off: nothing here locks.
  */

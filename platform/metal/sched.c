@@ -7,13 +7,20 @@
  * interrupts, so everything here is atomic by construction and the
  * scheduler's own data needs no lock.  Sleeping threads carry a
  * deadline; whenever the scheduler looks for work it first wakes those
- * whose deadline has passed, and when nothing is runnable it spins on
- * the TSC until one is (an idle CPU under emulation: halting would need
- * a timer interrupt, a later slice).  Nothing runnable and nobody
- * sleeping is a deadlock, and the platform says so and stops.
+ * whose deadline has passed, and when nothing is runnable it halts until
+ * the next timer interrupt (trap.c, 1000 Hz) and looks again.  Nothing
+ * runnable and nobody sleeping is a deadlock, and the platform says so
+ * and stops.  Interrupts are off in ring 0 except inside that halt, and
+ * the timer handler touches none of this, so the data needs no lock.
  *
- * Thread memory: the struct and its stack come from mem.c; the thread
- * that joins a thread frees both (a thread never frees the stack it is
+ * Threads of user programs (uproc.c) are the same threads with a user
+ * context attached; uproc_switch moves their CPU state on every switch,
+ * and the timer may make them yield while they run in user mode.
+ *
+ * Thread memory: the struct comes from mem.c, the stack from vm.c (with
+ * an unmapped guard page below it).  The thread that joins a kernel
+ * thread frees both; a detached (program) thread is freed by whichever
+ * thread runs next after it died (a thread never frees the stack it is
  * running on).
  */
 #include "metal.h"
@@ -24,15 +31,14 @@
 
 enum { TS_RUNNING, TS_READY, TS_BLOCKED, TS_DEAD };
 
-struct waitq {
-	struct hyp_thread *wq_head, *wq_tail;
-};
-
 struct hyp_thread {
 	void *t_sp;                     /* saved stack pointer when not running */
 	void (*t_fn)(void *);
 	void *t_arg;
 	void *t_stack;                  /* NULL for the boot thread */
+	u64 t_kstack_top;
+	void *t_uctx;                   /* struct uthread, for program threads */
+	int t_detached;                 /* freed when dead, never joined */
 	void *t_lwp;                    /* hyp_curlwp */
 	int t_state;
 	int t_timedout;
@@ -68,6 +74,7 @@ static struct hyp_thread *curthread = &thread0;
 static struct hyp_thread *allthreads = &thread0;
 static struct waitq runq;
 static int nthreads = 1;
+static struct hyp_thread *zombies;      /* dead detached threads */
 
 void metal_thread_start(struct hyp_thread *t) __attribute__((noreturn));
 void metal_lwp_exit(void *lwp);
@@ -77,6 +84,7 @@ sched_init(void)
 {
 	thread0.t_state = TS_RUNNING;
 	thread0.t_name[0] = 'b';
+	thread0.t_kstack_top = (u64)(uintptr)boot_stack_top;
 }
 
 int
@@ -175,6 +183,28 @@ sched_expire(void)
 	return sleepers;
 }
 
+static void thread_free(struct hyp_thread *t);
+
+/* Free the detached threads that died, except the running one. */
+static void
+sched_reap(void)
+{
+	struct hyp_thread *t, *keep = NULL;
+
+	while ((t = zombies) != NULL) {
+		zombies = t->t_qnext;
+		if (t == curthread) {
+			keep = t;
+			continue;
+		}
+		thread_free(t);
+	}
+	if (keep != NULL) {
+		keep->t_qnext = NULL;
+		zombies = keep;
+	}
+}
+
 /*
  * Give the CPU to the next runnable thread.  The caller has already made
  * curthread READY (and queued it), BLOCKED or DEAD.
@@ -191,13 +221,16 @@ sched_switch(void)
 			break;
 		if (!sleepers)
 			metal_fatal("deadlock: no thread can run");
-		cpu_relax();
+		/* sti's one-instruction shadow: no tick is lost before hlt. */
+		__asm__ volatile("sti; hlt; cli" ::: "memory");
 	}
 	next->t_state = TS_RUNNING;
 	if (next == prev)
 		return;
 	curthread = next;
+	uproc_switch(prev, next);
 	metal_ctx_switch(&prev->t_sp, next->t_sp);
+	sched_reap();
 }
 
 /* Block the current thread on wq (may be NULL) until woken or deadline. */
@@ -237,19 +270,48 @@ hyp_sleep_until(hyp_i64 deadline_ns)
 	return 0;
 }
 
-/* --- threads ------------------------------------------------------------- */
+/* --- threads ------------------------------------------------------------ */
 
 void
-metal_thread_start(struct hyp_thread *t)
+sched_thread_exit(void)
 {
-	t->t_fn(t->t_arg);
+	struct hyp_thread *t = curthread;
+
 	if (t->t_lwp != NULL)
 		metal_lwp_exit(t->t_lwp);
 	t->t_lwp = NULL;
 	t->t_state = TS_DEAD;
-	wq_wake_all(&t->t_joinq);
+	if (t->t_detached) {
+		t->t_qnext = zombies;
+		zombies = t;
+	} else
+		wq_wake_all(&t->t_joinq);
 	sched_switch();
 	metal_fatal("a dead thread was scheduled");
+}
+
+void
+metal_thread_start(struct hyp_thread *t)
+{
+	sched_reap();
+	t->t_fn(t->t_arg);
+	sched_thread_exit();
+}
+
+static void
+thread_free(struct hyp_thread *t)
+{
+	struct hyp_thread **pp;
+
+	for (pp = &allthreads; *pp != NULL; pp = &(*pp)->t_allnext) {
+		if (*pp == t) {
+			*pp = t->t_allnext;
+			break;
+		}
+	}
+	nthreads--;
+	vm_kstack_free(t->t_stack, THREAD_STACK);
+	mem_free(t, sizeof(*t));
 }
 
 int
@@ -263,13 +325,16 @@ hyp_thread_create(void (*fn)(void *), void *arg, const char *name,
 	t = mem_alloc(sizeof(*t), 16);
 	if (t == NULL)
 		return ENOMEM;
-	t->t_stack = mem_alloc(THREAD_STACK, 4096);
+	t->t_stack = vm_kstack_alloc(THREAD_STACK);
 	if (t->t_stack == NULL) {
 		mem_free(t, sizeof(*t));
 		return ENOMEM;
 	}
 	t->t_fn = fn;
 	t->t_arg = arg;
+	t->t_kstack_top = (u64)(uintptr)t->t_stack + THREAD_STACK;
+	t->t_uctx = NULL;
+	t->t_detached = 0;
 	t->t_lwp = NULL;
 	t->t_timedout = 0;
 	t->t_deadline = 0;
@@ -304,21 +369,74 @@ hyp_thread_create(void (*fn)(void *), void *arg, const char *name,
 void
 hyp_thread_join(struct hyp_thread *t)
 {
-	struct hyp_thread **pp;
-
 	if (t == curthread)
 		metal_fatal("thread joins itself");
 	while (t->t_state != TS_DEAD)
 		(void)sched_block(&t->t_joinq, 0);
-	for (pp = &allthreads; *pp != NULL; pp = &(*pp)->t_allnext) {
-		if (*pp == t) {
-			*pp = t->t_allnext;
-			break;
-		}
+	thread_free(t);
+}
+
+/* --- for user programs (uproc.c) ---------------------------------------- */
+
+struct hyp_thread *
+sched_curthread(void)
+{
+	return curthread;
+}
+
+void *
+sched_uctx(struct hyp_thread *t)
+{
+	return t->t_uctx;
+}
+
+void
+sched_set_uctx(struct hyp_thread *t, void *uctx)
+{
+	t->t_uctx = uctx;
+}
+
+u64
+sched_kstack_top(struct hyp_thread *t)
+{
+	return t->t_kstack_top;
+}
+
+int
+sched_spawn(void (*fn)(void *), void *arg, void *uctx, const char *name,
+    struct hyp_thread **ret)
+{
+	int error = hyp_thread_create(fn, arg, name, ret);
+
+	if (error == 0) {
+		(*ret)->t_uctx = uctx;
+		(*ret)->t_detached = 1;
 	}
-	nthreads--;
-	mem_free(t->t_stack, THREAD_STACK);
-	mem_free(t, sizeof(*t));
+	return error;
+}
+
+int
+sched_sleepq(struct waitq *wq, hyp_i64 deadline)
+{
+	return sched_block(wq, deadline);
+}
+
+int
+sched_wakeq(struct waitq *wq, int n)
+{
+	int woken = 0;
+
+	while (wq->wq_head != NULL && (n < 0 || woken < n)) {
+		sched_wake(wq->wq_head, 0);
+		woken++;
+	}
+	return woken;
+}
+
+int
+sched_runnable(void)
+{
+	return runq.wq_head != NULL;
 }
 
 void *
@@ -333,7 +451,7 @@ hyp_curlwp_set(void *lwp)
 	curthread->t_lwp = lwp;
 }
 
-/* --- mutexes -------------------------------------------------------------- */
+/* --- mutexes ------------------------------------------------------------ */
 
 void
 hyp_mutex_init(struct hyp_mutex *m)
@@ -383,7 +501,7 @@ hyp_mutex_exit(struct hyp_mutex *m)
 	wq_wake_one(&mm->mm_wq);
 }
 
-/* --- reader-writer locks -------------------------------------------------- */
+/* --- reader-writer locks ------------------------------------------------ */
 
 void
 hyp_rw_init(struct hyp_rwlock *rw)
@@ -435,7 +553,7 @@ hyp_rw_exit(struct hyp_rwlock *rw)
 	wq_wake_all(&mr->mr_wq);
 }
 
-/* --- condition variables -------------------------------------------------- */
+/* --- condition variables ------------------------------------------------ */
 
 void
 hyp_cond_init(struct hyp_cond *c)

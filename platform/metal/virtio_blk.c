@@ -170,8 +170,10 @@ vblk_probe(struct pci_dev *pd)
 	metal_putd((long)(vb->vb_size >> 10));
 	metal_puts(" KiB, ");
 	if (vb->vb_vd.vd_modern) {
+		/* The bus address: the mapping's own is the MMIO window's. */
 		metal_puts("modern, registers at ");
-		metal_putx((u64)(uintptr)vb->vb_vd.vd_common);
+		metal_putx(metal_virt_to_phys(
+		    (const void *)(uintptr)vb->vb_vd.vd_common, NULL));
 	} else {
 		metal_puts("legacy, I/O ports at ");
 		metal_putx(vb->vb_vd.vd_iobase);

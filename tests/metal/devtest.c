@@ -82,7 +82,14 @@ struct ts {
 };
 
 static int ntest, nfail;
-static unsigned char bigbuf[BIG], bigback[BIG];
+/*
+ * Buffers given to pith_syscall must lie in the image (the kernel's
+ * copyin takes only lower-half addresses; the heap is in the upper half),
+ * and the image must end below 4 MiB: one big static buffer, and the big
+ * file is read back through a smaller one (read_file_same).
+ */
+static unsigned char bigbuf[BIG];
+static unsigned char readbuf[64 * 1024];
 
 static long
 sc(long nr, long a1, long a2, long a3)
@@ -235,6 +242,30 @@ read_file(const char *path, void *buf, long len)
 	return got;
 }
 
+/* Read path through readbuf: its length if it holds want[0..len), else -1. */
+static long
+read_file_same(const char *path, const unsigned char *want, long len)
+{
+	long fd, r, got = 0, same = 1;
+
+	fd = sc(SYS_open, (long)path, O_RDONLY, 0);
+	if (fd < 0)
+		return fd;
+	for (;;) {
+		r = sc(SYS_read, fd, (long)readbuf, sizeof(readbuf));
+		if (r <= 0) {
+			if (r < 0)
+				got = r;
+			break;
+		}
+		if (got + r > len || !dt_eq(readbuf, want + got, r))
+			same = 0;
+		got += r;
+	}
+	sc(SYS_close, fd, 0, 0);
+	return got >= 0 && !same ? -1 : got;
+}
+
 static long
 now_ms(void)
 {
@@ -257,16 +288,21 @@ bench_raw(long mib)
 	static const unsigned long sizes[] = { 4096, 65536, 1ul << 20 };
 	struct hyp_bio *b;
 	unsigned long long size, off;
+	unsigned char *back;
 	long t0, t1, t2;
 	unsigned i;
 	int e;
 
+	if ((e = hyp_malloc(1ul << 20, 4096, (void **)&back)) != 0) {
+		ok(0, "raw vdb bench: a 1 MiB buffer", e);
+		return;
+	}
 	e = hyp_bio_open("vdb", 0, &b, &size);
 	if (e != 0 || size < RAW_BASE + ((unsigned long long)mib << 20)) {
 		out("# bench: vdb too small for the raw figures\n");
 		if (e == 0)
 			hyp_bio_close(b);
-		return;
+		goto out;
 	}
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		t0 = now_ms();
@@ -278,7 +314,7 @@ bench_raw(long mib)
 		t1 = now_ms();
 		for (off = 0; e == 0 && off < (unsigned long long)mib << 20;
 		    off += sizes[i])
-			e = hyp_bio_read(b, RAW_BASE + off, bigback, sizes[i]);
+			e = hyp_bio_read(b, RAW_BASE + off, back, sizes[i]);
 		t2 = now_ms();
 		out("# bench: raw vdb, ");
 		out_long(mib);
@@ -292,6 +328,8 @@ bench_raw(long mib)
 	}
 	ok(e == 0, "raw vdb bench", e);
 	hyp_bio_close(b);
+out:
+	hyp_free(back, 1ul << 20);
 }
 
 /*
@@ -310,7 +348,12 @@ struct worker {
 	int w_same;
 };
 
-static unsigned char wbuf[NWORKERS][WREGION], wback[NWORKERS][WREGION];
+/*
+ * Heap blocks, not static arrays: the image must end below 4 MiB, and
+ * heap addresses (the platform's direct map, not physical) are what the
+ * kernel's own buffers look like to the driver.  Set by test_bio_threads.
+ */
+static unsigned char *wbuf[NWORKERS], *wback[NWORKERS];
 
 static void
 worker_run(void *arg)
@@ -343,6 +386,14 @@ test_bio_threads(void)
 
 	e = hyp_bio_open("vdb", 0, &b, &size);
 	opened = e == 0;
+	for (i = 0; e == 0 && i < NWORKERS; i++) {
+		e = hyp_malloc(WREGION, 4096, (void **)&wbuf[i]);
+		if (e == 0 && (e = hyp_malloc(WREGION, 4096,
+		    (void **)&wback[i])) != 0) {
+			hyp_free(wbuf[i], WREGION);
+			wbuf[i] = NULL;
+		}
+	}
 	if (e == 0 && size < (2ul << 20) + NWORKERS * WREGION)
 		e = -1;
 	for (i = 0; e == 0 && i < NWORKERS; i++) {
@@ -361,6 +412,13 @@ test_bio_threads(void)
 	ok(e == 0 && good == NWORKERS,
 	    "4 threads write and read back their own regions at once",
 	    e ? e : good);
+	for (i = 0; i < NWORKERS; i++) {
+		if (wbuf[i] != NULL)
+			hyp_free(wbuf[i], WREGION);
+		if (wback[i] != NULL)
+			hyp_free(wback[i], WREGION);
+		wbuf[i] = wback[i] = NULL;
+	}
 	if (opened)
 		hyp_bio_close(b);
 }
@@ -368,12 +426,15 @@ test_bio_threads(void)
 /*
  * A buffer that is contiguous to the kernel but not in physical memory:
  * four pages of a static array mapped in the order 2, 0, 3, 1 at an
- * unused address (PML4 slot 256) with 4 KiB pages.  The driver must cut
- * transfers at the seams.  This edits the boot page tables directly, so
- * it knows their layout (boot.S: page-table pages at their physical
- * address); it runs only in this test image.
+ * unused address (PML4 slot 259, above the platform's direct map, kernel
+ * stacks and MMIO windows in 256-258) with 4 KiB pages.  The driver must
+ * cut transfers at the seams.  This edits the kernel's page tables
+ * directly, so it knows their layout (platform/metal/vm.c: the tables and
+ * this image's arrays are identity-mapped, and kernel threads run on the
+ * kernel's tables); it runs only in this test image.
  */
-#define ALIAS_VA 0xffff800000000000ul
+#define ALIAS_SLOT 259
+#define ALIAS_VA (0xffff000000000000ul | ((unsigned long)ALIAS_SLOT << 39))
 
 static unsigned long alias_tables[3][512] __attribute__((aligned(4096)));
 static unsigned char alias_pages[4][4096] __attribute__((aligned(4096)));
@@ -387,13 +448,13 @@ alias_map(void)
 
 	__asm__ volatile("movq %%cr3, %0" : "=r"(cr3));
 	pml4 = (unsigned long *)(cr3 & 0x000ffffffffff000ul);
-	if (pml4[256] != 0)
+	if (pml4[ALIAS_SLOT] != 0)
 		return NULL;            /* the slot is taken: skip */
 	alias_tables[0][0] = (unsigned long)alias_tables[1] | 3;
 	alias_tables[1][0] = (unsigned long)alias_tables[2] | 3;
 	for (i = 0; i < 4; i++)
 		alias_tables[2][i] = (unsigned long)alias_pages[order[i]] | 3;
-	pml4[256] = (unsigned long)alias_tables[0] | 3;
+	pml4[ALIAS_SLOT] = (unsigned long)alias_tables[0] | 3;
 	for (i = 0; i < 4; i++)
 		__asm__ volatile("invlpg (%0)" :: "r"(ALIAS_VA + 4096ul * i) :
 		    "memory");
@@ -409,7 +470,7 @@ test_bio_scattered(struct hyp_bio *b)
 	int e;
 
 	if (va == NULL) {
-		ok(1, "# SKIP scattered buffer: PML4 slot 256 in use", 0);
+		ok(1, "# SKIP scattered buffer: PML4 slot 259 in use", 0);
 		return;
 	}
 	/* 8192 bytes from 256 into the first page: pieces 3840, 4096, 256. */
@@ -515,29 +576,31 @@ test_ext2_rw(void)
 	ok(r == BIG, "write /mnt/dir/big (1 MiB and some)", r);
 	r = sc(SYS_sync, 0, 0, 0);
 	ok(r == 0, "sync", r);
-	r = read_file("/mnt/dir/big", bigback, BIG);
-	ok(r == BIG && dt_eq(bigbuf, bigback, BIG), "read it back", r);
+	r = read_file_same("/mnt/dir/big", bigbuf, BIG);
+	ok(r == BIG, "read it back", r);
 	r = sc(SYS_stat, (long)"/mnt/dir/sub", (long)&st, 0);
 	ok(r == 0 && (st.st_mode & 0777) == 0700, "stat /mnt/dir/sub", r);
 
 	big = opt_num("bench=");
 	if (big > 0) {
-		static unsigned char chunk[1 << 20];
+		/* bigbuf's first MiB: the kernel copies only from the image. */
+		unsigned char *chunk = bigbuf;
+		const long chunklen = 1l << 20;
 		long fd, moved = 0;
 
-		pattern(chunk, sizeof(chunk), 3);
+		pattern(chunk, chunklen, 3);
 		t0 = now_ms();
 		fd = sc(SYS_open, (long)"/mnt/bench",
 		    O_CREAT | O_TRUNC | O_RDWR, 0644);
 		for (i = 0; fd >= 0 && i < big; i++)
-			moved += sc(SYS_write, fd, (long)chunk, sizeof(chunk));
+			moved += sc(SYS_write, fd, (long)chunk, chunklen);
 		if (fd >= 0)
 			sc(SYS_fsync, fd, 0, 0);
 		t1 = now_ms();
 		if (fd >= 0)
 			sc(SYS_lseek, fd, 0, 0);
 		for (i = 0; fd >= 0 && i < big; i++)
-			moved += sc(SYS_read, fd, (long)chunk, sizeof(chunk));
+			moved += sc(SYS_read, fd, (long)chunk, chunklen);
 		t2 = now_ms();
 		if (fd >= 0)
 			sc(SYS_close, fd, 0, 0);
@@ -548,7 +611,7 @@ test_ext2_rw(void)
 		out(" ms, read it back in ");
 		out_long(t2 - t1);
 		out(" ms (the buffer cache keeps at most 16 MiB)\n");
-		ok(moved == 2 * big * (long)sizeof(chunk), "bench file moved",
+		ok(moved == 2 * big * chunklen, "bench file moved",
 		    moved);
 	}
 

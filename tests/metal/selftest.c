@@ -72,6 +72,24 @@ static int ntest;
 static volatile unsigned long zero;
 static int nfail;
 
+/* Recurses until it runs into the guard page below its stack. */
+static unsigned long
+overflow(unsigned long n)
+{
+	volatile char pad[256];
+
+	pad[0] = (char)n;
+	if (n > (1ul << 40))            /* never: the guard page comes first */
+		return 0;
+	return overflow(n + 1) + pad[0];
+}
+
+static void
+overflow_thread(void *arg)
+{
+	(void)overflow((unsigned long)arg);
+}
+
 static long
 sc(long nr, long a1, long a2, long a3)
 {
@@ -226,6 +244,14 @@ main(void)
 	if (st_has(metal_cmdline(), "selftest=fault")) {
 		out("# selftest: reading address 0\n");
 		return *(volatile int *)(unsigned long)zero;
+	}
+	if (st_has(metal_cmdline(), "selftest=stack")) {
+		struct hyp_thread *t;
+
+		out("# selftest: a thread overflows its stack\n");
+		if (hyp_thread_create(overflow_thread, (void *)0, "overflow", &t) == 0)
+			hyp_thread_join(t);
+		return 1;
 	}
 	if (st_has(metal_cmdline(), "selftest=panic")) {
 		out("# selftest: calling hyp_panic\n");

@@ -12,8 +12,9 @@ if make -s install PREFIX=/opt/pith DESTDIR="$tmp/root" >"$tmp/log" 2>&1 &&
     [ -f "$tmp/root/opt/pith/lib/libpith.a" ] &&
     [ -f "$tmp/root/opt/pith/lib/libpith.so.0" ] &&
     [ -f "$tmp/root/opt/pith/lib/pkgconfig/pith.pc" ] &&
+    [ -f "$tmp/root/opt/pith/lib/pith/pith-kernel.elf" ] &&
     [ -f "$tmp/root/opt/pith/share/man/man3/pith.3" ]; then
-	echo "ok 1 - make install PREFIX=/opt/pith DESTDIR=... installs headers, libraries, pith.pc, man page"
+	echo "ok 1 - make install PREFIX=/opt/pith DESTDIR=... installs headers, libraries, pith.pc, man page, the bare-metal kernel"
 else
 	echo "not ok 1 - make install"; sed 's/^/# /' "$tmp/log"
 fi
@@ -34,7 +35,8 @@ else
 	echo "not ok 3 - static build"; sed 's/^/# /' "$tmp/err"
 fi
 if make -s uninstall PREFIX=/opt/pith DESTDIR="$tmp/root" >/dev/null 2>&1 &&
-    [ ! -e "$tmp/root/opt/pith/lib/libpith.a" ] && [ ! -e "$tmp/root/opt/pith/include/pith" ]; then
+    [ ! -e "$tmp/root/opt/pith/lib/libpith.a" ] && [ ! -e "$tmp/root/opt/pith/include/pith" ] &&
+    [ ! -e "$tmp/root/opt/pith/lib/pith/pith-kernel.elf" ]; then
 	echo "ok 4 - make uninstall removes what install put there"
 else
 	echo "not ok 4 - make uninstall"

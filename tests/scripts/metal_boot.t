@@ -23,7 +23,7 @@ case $BUILD in
 	exit 0 ;;
 esac
 
-echo "1..9"
+echo "1..10"
 log=$(mktemp)
 out=$(mktemp)
 trap 'rm -f "$log" "$out" "$out.ar"' EXIT
@@ -33,7 +33,7 @@ if make -s BUILD="$BUILD" "$BUILD/libpith.a" metal >"$log" 2>&1 && [ -f "$BUILD/
 	ok "make metal builds $BUILD/metal/pith.elf"
 else
 	notok "make metal failed" "$(tail -20 "$log")"
-	for i in 2 3 4 5 6 7 8 9; do echo "not ok $i - skipped: no image"; done
+	for i in 2 3 4 5 6 7 8 9 10; do echo "not ok $i - skipped: no image"; done
 	exit 1
 fi
 ELF=$BUILD/metal/pith.elf
@@ -103,10 +103,24 @@ if [ "$st" -eq 1 ] && grep -q 'CPU exception 14 .*cr2 0x0000000000000000' "$out"
 else
 	notok "NULL dereference: status $st" "$(tail -3 "$out")"
 fi
+# 10 (below). A kernel thread that overflows its stack hits the guard page
+# and the double fault, on its own stack, reports it.
+boot "selftest=stack"
+if [ "$st" -eq 1 ] && grep -q 'CPU exception 8 (double fault)' "$out" &&
+    [ "$(grep -c 'CPU exception' "$out")" -eq 1 ] && grep -q '<overflow' "$out"; then
+	st_stack=ok
+else
+	st_stack="status $st: $(tail -3 "$out" | tr '\n' ' ')"
+fi
 boot "selftest=panic"
-if [ "$st" -eq 1 ] && grep -q 'metal: panic' "$out"; then
-	ok "hyp_panic: reported, QEMU status 1"
+if [ "$st" -eq 1 ] && grep -q 'metal: panic' "$out" && grep -q '<main+[0-9]*>' "$out"; then
+	ok "hyp_panic: reported with a symbolic backtrace, QEMU status 1"
 else
 	notok "hyp_panic: status $st" "$(tail -3 "$out")"
+fi
+if [ "$st_stack" = ok ]; then
+	ok "stack overflow in a kernel thread: guard page, double fault reported, status 1"
+else
+	notok "stack overflow: $st_stack"
 fi
 exit $fail

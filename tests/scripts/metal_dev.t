@@ -104,7 +104,7 @@ check "multiboot boot: the in-VM device tests pass" tap_ok "$(show)"
 check "multiboot image entered through multiboot, not PVH" \
     "grep -q '^pith metal: booting' '$out' && ! grep -q 'entered through PVH' '$out'"
 check "two modern virtio-blk disks found" \
-    "[ \$(grep -c '^pith metal: vd[ab]: virtio-blk, .* modern' '$out') -eq 2 ]" "$(grep virtio '$out')"
+    "[ \$(grep -c '^pith metal: vd[ab]: virtio-blk, .* modern' '$out') -eq 2 ]" "$(grep virtio "$out")"
 grep '^# bench' "$out" | sed 's/^# bench/# timing (64 MiB, TCG, informative only)/'
 mb_mem=$(sed -n 's/^pith metal: memory \([0-9]*\) KiB free.*/\1/p' "$out")
 if e2fsck -fn "$tmp/a.img" >"$tmp/fsck" 2>&1; then ok "e2fsck -fn: the image the VM wrote is clean"
@@ -139,9 +139,11 @@ check "legacy virtio-blk for vda, modern for vdb" \
     "$(grep virtio "$out")"
 pvh_mem=$(sed -n 's/^pith metal: memory \([0-9]*\) KiB free.*/\1/p' "$out")
 # Same RAM, same image: the PVH memory map gives the heap what multiboot
-# gave it (the images differ by nothing the heap sees).
+# gave it.  The heap starts above the loader's structures, and QEMU's
+# multiboot puts its information and command line in pages after the
+# image (PVH's are copied into the image): they may differ by those pages.
 check "PVH memory map: heap as large as under multiboot ($pvh_mem vs $mb_mem KiB)" \
-    "[ -n '$pvh_mem' ] && [ '$pvh_mem' = '$mb_mem' ]"
+    "[ -n '$pvh_mem' ] && [ -n '$mb_mem' ] && d=\$(( $pvh_mem - $mb_mem )) && [ \${d#-} -le 64 ]"
 if e2fsck -fn "$tmp/b.img" >"$tmp/fsck" 2>&1; then ok "e2fsck -fn: clean after the legacy-transport writes"
 else notok "e2fsck -fn reports problems" "$(head -20 "$tmp/fsck")"; fi
 debugfs -R "dump /dir/big $tmp/big.got" "$tmp/b.img" >/dev/null 2>&1

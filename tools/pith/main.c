@@ -95,6 +95,34 @@ static const struct command commands[] = {
 	{ "stop", cmd_stop, "stop [--server SOCKET]",
 	    "stop a pithd server cleanly (sync, unmount)",
 	    "  -s, --server SOCKET  the server (default: $PITH_SERVER)\n" },
+	{ "run", cmd_run,
+	    "run [OPTIONS] [--] PROGRAM [ARGS...]",
+	    "run a static x86-64 Linux program on the bare-metal kernel under "
+	    "QEMU",
+	    "  --kernel FILE   the kernel image (default: $PITH_KERNEL, then "
+	    "pith-kernel.elf\n"
+	    "                  of the build tree or the install)\n"
+	    "  --dir DIR       copy DIR's tree into the VM's root first\n"
+	    "  --disk IMG      attach IMG as the virtio disk vda\n"
+	    "  --mount SRC:/DIR:TYPE[:ro]  mount at boot (e.g. "
+	    "vda:/mnt:ext2)\n"
+	    "  --env NAME=VALUE  set an environment variable (repeatable)\n"
+	    "  --mem SIZE      the VM's memory (default 64M)\n"
+	    "  --timeout S     stop QEMU after S seconds (exit status 124)\n"
+	    "  --kvm, --no-kvm  require or refuse KVM (default: $PITH_KVM, "
+	    "else KVM when\n                  /dev/kvm runs a test guest)\n"
+	    "  --gdb           wait for gdb on localhost:1234\n"
+	    "Exits with the program's status, 128+N if a fault killed it, 125 "
+	    "if pith,\nQEMU or the kernel failed.  See docs/run.md.\n" },
+	{ "bake", cmd_bake,
+	    "bake [--kernel FILE] [--dir DIR] [--env NAME=VALUE] "
+	    "[--mount SPEC] [--iso]\n           -o OUT PROGRAM [ARGS...]",
+	    "make a bootable image that runs PROGRAM with ARGS",
+	    "  -o, --output OUT  the image: a multiboot ELF for "
+	    "qemu-system-x86_64 -kernel,\n"
+	    "                  or with --iso a GRUB ISO (-cdrom, USB, "
+	    "hypervisors)\n"
+	    "  --kernel, --dir, --env, --mount: as for pith run.\n" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
@@ -138,6 +166,16 @@ print_usage(FILE *f, const struct command *c)
 		if (c->options != NULL)
 			fprintf(f, "options:\n%s", c->options);
 	}
+}
+
+void
+command_help(const char *cmd)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, cmd) == 0)
+			print_usage(stdout, &commands[i]);
 }
 
 int
@@ -235,7 +273,12 @@ main(int argc, char **argv)
 		    progname);
 		return 1;
 	}
-	if (want_help(argc - 1, argv + 1)) {
+	/*
+	 * run and bake see --help themselves: after PROGRAM, every word is
+	 * the program's own.
+	 */
+	if (c->fn != cmd_run && c->fn != cmd_bake &&
+	    want_help(argc - 1, argv + 1)) {
 		print_usage(stdout, c);
 		return 0;
 	}

@@ -69,6 +69,7 @@ void warnx_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void warn_loc(const struct loc *l, int err);
 const char *loc_name(const struct loc *l, char *buf, size_t len);
 int usage_error(const char *cmd, const char *usage);
+void command_help(const char *cmd);
 bool want_help(int argc, char **argv);
 
 /* image.c: IMAGE[@N]:/path arguments, the kernel and its mounts. */
@@ -110,6 +111,8 @@ int cmd_exec(int argc, char **argv);
 int cmd_ps(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_stop(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_bake(int argc, char **argv);
 
 /* Shared helpers. */
 void mode_string(mode_t mode, char out[11]);

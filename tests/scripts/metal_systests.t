@@ -1,0 +1,70 @@
+#!/bin/bash
+# The foundation's system-call tests inside the VM (issue 5): tests/sys/
+# programs that run hosted against libpith (make check) are built again
+# with musl-gcc -static, every pith_sys_X being the `syscall` instruction
+# (tests/metal/sysabi/), and run as the program of pith-kernel.elf under
+# QEMU; each must print its TAP plan with every test ok and exit 0.  Only
+# tests that need nothing of the host's (no /dev/shm, no second kernel
+# process, no host oracle musl lacks) are taken.  Skips without
+# qemu-system-x86_64 or musl-gcc, and on sanitizer builds.
+BUILD=${BUILD:-build}
+TESTS="pipe fd dev poll"
+n=0
+fail=0
+ok() { n=$((n + 1)); echo "ok $n - $1"; }
+notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+
+if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
+	echo "1..0 # SKIP qemu-system-x86_64 not installed (tools/deps.sh installs qemu-system-x86)"
+	exit 0
+fi
+if ! command -v musl-gcc >/dev/null 2>&1; then
+	echo "1..0 # SKIP musl-gcc not installed (tools/deps.sh installs musl-tools)"
+	exit 0
+fi
+case $BUILD in
+*san*|*fuzz*)
+	echo "1..0 # SKIP bare metal is not built with sanitizers ($BUILD)"
+	exit 0 ;;
+esac
+
+echo "1..$(( $(echo $TESTS | wc -w) + 1 ))"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+if make -s BUILD="$BUILD" metal "$BUILD/include/pith/pith_sys.h" >"$tmp/log" 2>&1 &&
+    { cat tests/metal/sysabi/sysabi.c &&
+    awk -f tests/metal/sysabi/gensysabi.awk "$BUILD/include/pith/pith_sys.h"; } >"$tmp/sysabi.c" &&
+    musl-gcc -static -O2 -Wall -Werror -Itests/metal/sysabi -I"$BUILD/include" \
+	-c "$tmp/sysabi.c" -o "$tmp/sysabi.o" >>"$tmp/log" 2>&1; then
+	ok "pith-kernel.elf, and pith_sys_* as system calls for musl"
+else
+	notok "building the kernel or the system-call wrappers" "$(tail -10 "$tmp/log")"
+	exit 1
+fi
+
+for t in $TESTS; do
+	if ! musl-gcc -static -O2 -D_GNU_SOURCE -Itests/metal/sysabi -I"$BUILD/include" -Itests \
+	    -o "$tmp/$t" "tests/sys/${t}_test.c" tests/lib/tap.c "$tmp/sysabi.o" -lpthread \
+	    >"$tmp/cc.log" 2>&1; then
+		notok "tests/sys/${t}_test.c builds with musl-gcc -static" "$(tail -5 "$tmp/cc.log")"
+		continue
+	fi
+	rm -f "$tmp/status"
+	timeout 120 qemu-system-x86_64 -kernel "$BUILD/metal/pith-kernel.elf" -initrd "$tmp/$t" \
+	    -append "-- $t" -m 128M -cpu max -display none -vga none -nic none -monitor none \
+	    -serial stdio -serial "file:$tmp/status" -no-reboot \
+	    -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1 |
+	    tr -d '\r' >"$tmp/$t.out"
+	status=$(cat "$tmp/status" 2>/dev/null)
+	plan=$(sed -n 's/^1\.\.\([0-9][0-9]*\)$/\1/p' "$tmp/$t.out" | head -1)
+	oks=$(grep -c '^ok [0-9]' "$tmp/$t.out")
+	bad=$(grep -c '^not ok' "$tmp/$t.out")
+	if [ "$status" = "exit 0" ] && [ -n "$plan" ] && [ "$plan" -gt 0 ] &&
+	    [ "$oks" -eq "$plan" ] && [ "$bad" -eq 0 ]; then
+		ok "${t}_test in the VM: $oks of $plan"
+	else
+		notok "${t}_test in the VM: status '$status', $oks ok of ${plan:-no plan}" \
+		    "$(grep -A2 '^not ok\|^Bail\|^pith' "$tmp/$t.out" | head -12)"
+	fi
+done
+exit $fail
