@@ -6,7 +6,6 @@
 BUILD=${BUILD:-build}
 K=$BUILD/kernel.o
 . "$(dirname "$0")/tap.sh"
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
 
 echo "1..6"
 if [ ! -f "$K" ]; then

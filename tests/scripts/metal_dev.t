@@ -16,10 +16,7 @@
 # copy of the image whose multiboot magic is zeroed.
 # Skips without qemu-system-x86_64 or e2fsprogs, and on sanitizer builds.
 BUILD=${BUILD:-build}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do printf "%s\n" "$l" | sed "s/^/# /"; done; }
+. "$(dirname "$0")/tap.sh"
 check() { if eval "$2"; then ok "$1"; else notok "$1" "${@:3}"; fi; }
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then

@@ -15,11 +15,7 @@
 # Skips without qemu-system-x86_64 or musl-gcc (tools/deps.sh installs
 # both), and on sanitizer builds.
 BUILD=${BUILD:-build}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
-skip() { n=$((n + 1)); echo "ok $n # SKIP $1"; }
+. "$(dirname "$0")/tap.sh"
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
 	echo "1..0 # SKIP qemu-system-x86_64 not installed (tools/deps.sh installs qemu-system-x86)"

@@ -16,10 +16,7 @@
 # saying why, when QEMU, musl-gcc, grub-mkrescue, the user-mode kernel or
 # its virtio disk driver is missing.
 BUILD=${BUILD:-build}
-n=0
-fail=0
-ok() { n=$((n + 1)); echo "ok $n - $1"; }
-notok() { n=$((n + 1)); fail=1; echo "not ok $n - $1"; shift; for l in "$@"; do echo "# $l"; done; }
+. "$(dirname "$0")/tap.sh"
 check() { if eval "$1"; then ok "$2"; else notok "$2" "${@:3}"; fi; }
 skipn() { local k; for ((k = 0; k < $1; k++)); do n=$((n + 1)); echo "ok $n # SKIP $2"; done; }
 
