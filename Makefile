@@ -215,7 +215,7 @@ $(METAL)/abi.o: $(METAL)/ucheck.h
 $(METAL)/%.o: platform/metal/%.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
-$(METAL)/selftest.o: tests/metal/selftest.c include/pith/hyp.h
+$(METAL)/selftest.o: tests/metal/selftest.c tests/metal/mout.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 # Each image is linked twice: the second link adds the symbol table for
@@ -238,7 +238,7 @@ $(METAL)/pith-kernel.elf: $(KERNEL) $(METALOBJS) platform/metal/metal.ld platfor
 	$(call metal_link,$(METALOBJS) $(KERNEL))
 # devtest.elf: the same platform with the device test program
 # (tests/metal/devtest.c), booted with virtio disks by metal_dev.t.
-$(METAL)/devtest.o: tests/metal/devtest.c include/pith/hyp.h
+$(METAL)/devtest.o: tests/metal/devtest.c tests/metal/mout.h include/pith/hyp.h
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@
 $(METAL)/devtest.elf: $(KERNEL) $(METALOBJS) $(METAL)/devtest.o platform/metal/metal.ld platform/metal/mksyms.sh

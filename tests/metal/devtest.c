@@ -19,6 +19,8 @@
  */
 #include <pith/hyp.h>
 
+#include "mout.h"
+
 #define NULL ((void *)0)
 
 struct pith_kconfig {
@@ -30,8 +32,6 @@ struct pith_kconfig {
 
 long pith_kinit(const struct pith_kconfig *cfg);
 void pith_fini(void);
-long pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
-    long a6);
 int main(void);
 const char *metal_cmdline(void);
 int vrng_present(void);
@@ -91,65 +91,15 @@ static int ntest, nfail;
 static unsigned char bigbuf[BIG];
 static unsigned char readbuf[64 * 1024];
 
-static long
-sc(long nr, long a1, long a2, long a3)
-{
-	return pith_syscall6(nr, a1, a2, a3, 0, 0, 0);
-}
-
-static unsigned long
-dt_len(const char *s)
-{
-	unsigned long n = 0;
-
-	while (s[n] != '\0')
-		n++;
-	return n;
-}
-
-static void
-out(const char *s)
-{
-	hyp_console_write(s, dt_len(s));
-}
-
-static void
-out_long(long v)
-{
-	char buf[24];
-	int i = sizeof(buf);
-	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		buf[--i] = '-';
-	hyp_console_write(&buf[i], sizeof(buf) - i);
-}
-
-static int
-dt_eq(const void *a, const void *b, unsigned long n)
-{
-	const unsigned char *x = a, *y = b;
-	unsigned long i;
-
-	for (i = 0; i < n; i++)
-		if (x[i] != y[i])
-			return 0;
-	return 1;
-}
-
 /* The value of option key= on the command line, or NULL. */
 static const char *
 opt(const char *key)
 {
 	const char *s = metal_cmdline();
-	unsigned long n = dt_len(key);
+	unsigned long n = mt_len(key);
 
 	for (; *s != '\0'; s++)
-		if ((s == metal_cmdline() || s[-1] == ' ') && dt_eq(s, key, n))
+		if ((s == metal_cmdline() || s[-1] == ' ') && mt_eq(s, key, n))
 			return s + n;
 	return NULL;
 }
@@ -159,8 +109,8 @@ opt_is(const char *key, const char *val)
 {
 	const char *v = opt(key);
 
-	return v != NULL && dt_eq(v, val, dt_len(val)) &&
-	    (v[dt_len(val)] == '\0' || v[dt_len(val)] == ' ');
+	return v != NULL && mt_eq(v, val, mt_len(val)) &&
+	    (v[mt_len(val)] == '\0' || v[mt_len(val)] == ' ');
 }
 
 static long
@@ -258,7 +208,7 @@ read_file_same(const char *path, const unsigned char *want, long len)
 				got = r;
 			break;
 		}
-		if (got + r > len || !dt_eq(readbuf, want + got, r))
+		if (got + r > len || !mt_eq(readbuf, want + got, r))
 			same = 0;
 		got += r;
 	}
@@ -372,7 +322,7 @@ worker_run(void *arg)
 		e = hyp_bio_read(w->w_b, base + off, wback[w->w_id] + off,
 		    WPIECE);
 	w->w_error = e;
-	w->w_same = dt_eq(wbuf[w->w_id], wback[w->w_id], WREGION);
+	w->w_same = mt_eq(wbuf[w->w_id], wback[w->w_id], WREGION);
 }
 
 static void
@@ -480,12 +430,12 @@ test_bio_scattered(struct hyp_bio *b)
 	e = hyp_bio_write(b, 1ul << 20, va + 256, sizeof(want));
 	if (e == 0)
 		e = hyp_bio_read(b, 1ul << 20, got, sizeof(got));
-	ok(e == 0 && dt_eq(got, want, sizeof(got)),
+	ok(e == 0 && mt_eq(got, want, sizeof(got)),
 	    "write from a buffer scattered in physical memory", e);
 	for (i = 0; i < 4 * 4096; i++)
 		va[i] = 0;
 	e = hyp_bio_read(b, 1ul << 20, va + 256, sizeof(want));
-	ok(e == 0 && dt_eq(va + 256, want, sizeof(want)) && va[255] == 0 &&
+	ok(e == 0 && mt_eq(va + 256, want, sizeof(want)) && va[255] == 0 &&
 	    va[256 + sizeof(want)] == 0,
 	    "read into a buffer scattered in physical memory", e);
 }
@@ -517,9 +467,9 @@ test_bio_direct(void)
 	e = hyp_bio_sync(b);
 	ok(e == 0, "hyp_bio_sync (flush)", e);
 	e = hyp_bio_read(b, 1000, r, sizeof(r));
-	ok(e == 0 && dt_eq(r, w, sizeof(w)), "read it back", e);
+	ok(e == 0 && mt_eq(r, w, sizeof(w)), "read it back", e);
 	e = hyp_bio_read(b, 0, r, 8);
-	ok(e == 0 && dt_eq(r + 3, "edge", 4) && r[0] == 0 && r[7] == 0,
+	ok(e == 0 && mt_eq(r + 3, "edge", 4) && r[0] == 0 && r[7] == 0,
 	    "the small write patched only its bytes", e);
 	test_bio_scattered(b);
 	e = hyp_bio_read(b, size - 1, r, 2);
@@ -539,7 +489,7 @@ test_bio_direct(void)
 		hyp_bio_close(b2);
 		/* b is still the first read-only handle. */
 		e = hyp_bio_read(b, 1000, r, 512);
-		ok(e == 0 && dt_eq(r, w, 512), "read on a read-only handle", e);
+		ok(e == 0 && mt_eq(r, w, 512), "read on a read-only handle", e);
 		hyp_bio_close(b);
 	}
 	e = hyp_bio_open("vdz", HYP_BIO_RDONLY, &b, &size);
@@ -563,10 +513,10 @@ test_ext2_rw(void)
 	if (r != 0)
 		return;
 	r = read_file("/mnt/host.txt", buf, sizeof(buf));
-	ok(r == (long)dt_len(HOST_TEXT) && dt_eq(buf, HOST_TEXT, r),
+	ok(r == (long)mt_len(HOST_TEXT) && mt_eq(buf, HOST_TEXT, r),
 	    "read the file the host wrote", r);
-	r = write_file("/mnt/f", VM_TEXT, dt_len(VM_TEXT));
-	ok(r == (long)dt_len(VM_TEXT), "write /mnt/f", r);
+	r = write_file("/mnt/f", VM_TEXT, mt_len(VM_TEXT));
+	ok(r == (long)mt_len(VM_TEXT), "write /mnt/f", r);
 	r = sc(SYS_mkdir, (long)"/mnt/dir", 0755, 0);
 	if (r == 0)
 		r = sc(SYS_mkdir, (long)"/mnt/dir/sub", 0700, 0);
@@ -641,7 +591,7 @@ test_ext2_ro(void)
 	if (r != 0)
 		return;
 	r = read_file("/mnt/host.txt", buf, sizeof(buf));
-	ok(r == (long)dt_len(HOST_TEXT) && dt_eq(buf, HOST_TEXT, r),
+	ok(r == (long)mt_len(HOST_TEXT) && mt_eq(buf, HOST_TEXT, r),
 	    "read the file the host wrote", r);
 	r = write_file("/mnt/g", "x", 1);
 	ok(r == -EROFS, "create on the read-only mount: EROFS", r);

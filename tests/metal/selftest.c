@@ -11,6 +11,8 @@
  */
 #include <pith/hyp.h>
 
+#include "mout.h"
+
 struct pith_kconfig {
 	unsigned ncpus;
 	__SIZE_TYPE__ mem_limit;
@@ -20,8 +22,6 @@ struct pith_kconfig {
 
 long pith_kinit(const struct pith_kconfig *cfg);
 void pith_fini(void);
-long pith_syscall6(long nr, long a1, long a2, long a3, long a4, long a5,
-    long a6);
 int main(void);
 /* The platform's boot command line (QEMU -append), for the hooks below. */
 const char *metal_cmdline(void);
@@ -90,55 +90,6 @@ overflow_thread(void *arg)
 	(void)overflow((unsigned long)arg);
 }
 
-static long
-sc(long nr, long a1, long a2, long a3)
-{
-	return pith_syscall6(nr, a1, a2, a3, 0, 0, 0);
-}
-
-static unsigned long
-st_len(const char *s)
-{
-	unsigned long n = 0;
-
-	while (s[n] != '\0')
-		n++;
-	return n;
-}
-
-static void
-out(const char *s)
-{
-	hyp_console_write(s, st_len(s));
-}
-
-static void
-out_long(long v)
-{
-	char buf[24];
-	int i = sizeof(buf);
-	unsigned long u = v < 0 ? -(unsigned long)v : (unsigned long)v;
-
-	do {
-		buf[--i] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u != 0);
-	if (v < 0)
-		buf[--i] = '-';
-	hyp_console_write(&buf[i], sizeof(buf) - i);
-}
-
-static int
-st_eq(const char *a, const char *b, unsigned long n)
-{
-	unsigned long i;
-
-	for (i = 0; i < n; i++)
-		if (a[i] != b[i])
-			return 0;
-	return 1;
-}
-
 static void
 st_copy(char *d, const char *s)
 {
@@ -150,10 +101,10 @@ st_copy(char *d, const char *s)
 static int
 st_has(const char *s, const char *w)
 {
-	unsigned long n = st_len(w);
+	unsigned long n = mt_len(w);
 
 	for (; *s != '\0'; s++)
-		if (st_eq(s, w, n))
+		if (mt_eq(s, w, n))
 			return 1;
 	return 0;
 }
@@ -268,7 +219,7 @@ main(void)
 	r = sc(SYS_getpid, 0, 0, 0);
 	ok(r == 1, "getpid is 1", r);
 	r = sc(SYS_uname, (long)uts, 0, 0);
-	ok(r == 0 && st_eq(uts, "Linux", 6) && st_eq(uts + 65, "pith-metal", 11),
+	ok(r == 0 && mt_eq(uts, "Linux", 6) && mt_eq(uts + 65, "pith-metal", 11),
 	    "uname: Linux, hostname from the config", r);
 
 	r = sc(SYS_mkdir, (long)"/metal", 0755, 0);
@@ -282,7 +233,7 @@ main(void)
 	r = sc(SYS_lseek, fd, 0, 0);
 	ok(r == 0, "lseek to 0", r);
 	r = sc(SYS_read, fd, (long)buf, sizeof(buf));
-	ok(r == (long)sizeof(msg) - 1 && st_eq(buf, msg, sizeof(msg) - 1),
+	ok(r == (long)sizeof(msg) - 1 && mt_eq(buf, msg, sizeof(msg) - 1),
 	    "read back what was written", r);
 	r = sc(SYS_fstat, fd, (long)&st, 0);
 	ok(r == 0 && st.st_size == (long)sizeof(msg) - 1 &&
@@ -319,7 +270,7 @@ main(void)
 		r = sc(SYS_write, pfd[1], (long)"pipe", 4);
 	if (r == 4)
 		r = sc(SYS_read, pfd[0], (long)buf, sizeof(buf));
-	ok(r == 4 && st_eq(buf, "pipe", 4), "pipe2, write, read", r);
+	ok(r == 4 && mt_eq(buf, "pipe", 4), "pipe2, write, read", r);
 	r = sc(SYS_close, pfd[0], 0, 0);
 	if (r == 0)
 		r = sc(SYS_close, pfd[1], 0, 0);
