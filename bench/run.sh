@@ -97,37 +97,27 @@ for prog in "$B"/*; do
 	done <<< "$out"
 done
 
-# The ext2 image figures: a script (e2fsprogs, e2tools and fuse2fs do the
-# other side), the same FIGURE lines, plus "SKIP<TAB>name<TAB>reason".
-if [ -x "$(dirname "$0")/ext2_bench.sh" ]; then
-	echo "running ext2_bench.sh ..." >&2
-	out=$(BUILD=$BUILD timeout "${EXT2_BENCH_TIMEOUT:-600}" \
-	    "$(dirname "$0")/ext2_bench.sh")
+# bench_script NAME TIMEOUT: run bench/NAME if present and take in its
+# FIGURE lines and its "SKIP<TAB>name<TAB>reason" lines.
+bench_script() {
+	local script=$(dirname "$0")/$1 out rc tag fig p h u r
+	[ -x "$script" ] || return 0
+	echo "running $1 ..." >&2
+	out=$(BUILD=$BUILD timeout "$2" "$script")
 	rc=$?
-	[ $rc -ne 0 ] && failed+=("ext2_bench.sh (exit $rc)")
+	[ $rc -ne 0 ] && failed+=("$1 (exit $rc)")
 	while IFS=$'\t' read -r tag fig p h u r; do
 		case $tag in
 		FIGURE) PITH[$fig]=$p; HOST[$fig]=$h; UNIT[$fig]=$u; RAT[$fig]=$r ;;
 		SKIP) SKIPPED[$fig]=$p ;;
 		esac
 	done <<< "$out"
-fi
-
-# Bare metal against Linux under the same QEMU (issue 5): a script, the
-# same FIGURE and SKIP lines; "host" is Linux in the VM there.
-if [ -x "$(dirname "$0")/metal_bench.sh" ]; then
-	echo "running metal_bench.sh ..." >&2
-	out=$(BUILD=$BUILD timeout "${METAL_BENCH_TIMEOUT:-900}" \
-	    "$(dirname "$0")/metal_bench.sh")
-	rc=$?
-	[ $rc -ne 0 ] && failed+=("metal_bench.sh (exit $rc)")
-	while IFS=$'\t' read -r tag fig p h u r; do
-		case $tag in
-		FIGURE) PITH[$fig]=$p; HOST[$fig]=$h; UNIT[$fig]=$u; RAT[$fig]=$r ;;
-		SKIP) SKIPPED[$fig]=$p ;;
-		esac
-	done <<< "$out"
-fi
+}
+# The ext2 image figures (e2fsprogs, e2tools and fuse2fs do the other
+# side), then bare metal against Linux under the same QEMU (issue 5),
+# where "host" is Linux in the VM.
+bench_script ext2_bench.sh "${EXT2_BENCH_TIMEOUT:-600}"
+bench_script metal_bench.sh "${METAL_BENCH_TIMEOUT:-900}"
 
 verdict() {	# ratio "op bound"
 	awk -v r="$1" -v t="$2" 'BEGIN {
