@@ -558,34 +558,33 @@ getdents64(int fd, void *buf, size_t n)
 	return shim_ret(SCALL(SYS_getdents64, sfd, buf, n, 0, 0, 0));
 }
 
-SHIM_EXPORT int
-fsync(int fd)
+/* The calls that take only a descriptor: the server's, or the host's. */
+static int
+shim_fdonly(int fd, long nr, int (*real)(int))
 {
 	int sfd = shim_sfd(fd);
 
 	if (sfd < 0)
-		return REAL(fsync)(fd);
-	return (int)shim_ret(SCALL(SYS_fsync, sfd, 0, 0, 0, 0, 0));
+		return real(fd);
+	return (int)shim_ret(SCALL(nr, sfd, 0, 0, 0, 0, 0));
+}
+
+SHIM_EXPORT int
+fsync(int fd)
+{
+	return shim_fdonly(fd, SYS_fsync, REAL(fsync));
 }
 
 SHIM_EXPORT int
 fdatasync(int fd)
 {
-	int sfd = shim_sfd(fd);
-
-	if (sfd < 0)
-		return REAL(fdatasync)(fd);
-	return (int)shim_ret(SCALL(SYS_fdatasync, sfd, 0, 0, 0, 0, 0));
+	return shim_fdonly(fd, SYS_fdatasync, REAL(fdatasync));
 }
 
 SHIM_EXPORT int
 syncfs(int fd)
 {
-	int sfd = shim_sfd(fd);
-
-	if (sfd < 0)
-		return REAL(syncfs)(fd);
-	return (int)shim_ret(SCALL(SYS_syncfs, sfd, 0, 0, 0, 0, 0));
+	return shim_fdonly(fd, SYS_syncfs, REAL(syncfs));
 }
 
 SHIM_EXPORT int
