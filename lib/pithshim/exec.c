@@ -251,6 +251,71 @@ shim_pump_run(int npump, pid_t pid)
 	_exit(WEXITSTATUS(status));
 }
 
+/* Whether the pump needs host descriptor fd, or server descriptor sfd. */
+static int
+shim_pump_keeps(int npump, int fd, int sfd)
+{
+	for (int i = 0; i < npump; i++)
+		if (fd == shim_pumps[i].sp_pipe ||
+		    (sfd >= 0 && sfd == shim_pumps[i].sp_sfd))
+			return 1;
+	return fd == pith_client_sockfd();
+}
+
+/* Drop what the pump holds as the program's stand-in (below). */
+static void
+shim_pump_drop(int npump, int fd)
+{
+	int sfd = shim_sfd(fd);
+
+	if (shim_pump_keeps(npump, fd, -1))
+		return;
+	if (sfd >= 0) {
+		if (!shim_pump_keeps(npump, -1, sfd))
+			SCALL(SYS_close, sfd, 0, 0, 0, 0, 0);
+		shim_forget(fd);
+		REAL(close)(fd);
+	} else if (REAL(fcntl)(fd, F_GETFD) & FD_CLOEXEC)
+		REAL(close)(fd);
+}
+
+/*
+ * The pump outlives the exec it stands for, so it lets go of what the
+ * exec would have closed: host descriptors that are close-on-exec (a
+ * posix_spawn error pipe held open would keep the spawner waiting for
+ * the program's end) and server descriptors other than the pumped ones
+ * (the program has its own copies; ours would keep a server pipe's
+ * reader from seeing its end).  Descriptors are listed from
+ * /proc/self/fd first, then dropped.
+ */
+static void
+shim_pump_shed(int npump)
+{
+	char buf[4096];
+	static int fds[4096];
+	int dfd, n = 0, i;
+	long len, off;
+
+	dfd = REAL(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	while (n < (int)(sizeof(fds) / sizeof(fds[0])) &&
+	    (len = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < len && n < 4096; ) {
+			struct { unsigned long long ino; long long off;
+			    unsigned short reclen; unsigned char type;
+			    char name[]; } *de = (void *)(buf + off);
+
+			if (de->name[0] >= '0' && de->name[0] <= '9')
+				fds[n++] = atoi(de->name);
+			off += de->reclen;
+		}
+	REAL(close)(dfd);
+	for (i = 0; i < n; i++)
+		if (fds[i] != dfd)
+			shim_pump_drop(npump, fds[i]);
+}
+
 /*
  * Keep server descriptors from `from` up that are not close-on-exec in
  * the server: their placeholders become inheritable and are listed.
@@ -371,6 +436,7 @@ shim_exec_pumped(const char *path, char *const argv[], char *const envp[],
 	if (error == 0) {
 		for (i = 0; i < npump; i++)
 			REAL(close)(shim_pumps[i].sp_other);
+		shim_pump_shed(npump);
 		shim_pump_run(npump, pid);
 	}
 fail:
