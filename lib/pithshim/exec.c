@@ -12,8 +12,8 @@
  * memory and connection while the parent waits: it must not park the
  * parent's process, so it asks for a copy instead (PROTO_OP_FORK, on
  * the parent's connection, safe while the parent is suspended) and hands
- * that over.  posix_spawn's children exec with glibc's internal call,
- * which the shim does not see: their new image connects afresh.
+ * that over.  posix_spawn, system and popen children come through
+ * here too: spawn.c redoes them on fork and the shim's execve.
  *
  * Two more things are carried:
  *
