@@ -1,7 +1,7 @@
 /*
  * The children glibc makes, under `pith exec` (tests/scripts/shim_spawn.t
  * runs this): posix_spawn with every kind of file action, posix_spawnp
- * with attributes, system, popen both ways, vfork and clone.  Each case
+ * with attributes, system, popen both ways, vfork, clone and freopen.  Each case
  * works in the server directory D (/pith/...) given on the command line
  * and checks, through the shim, what the children left there; it prints
  * what went wrong and exits 1, or exits 0.  Run by itself (prove walks
@@ -373,6 +373,37 @@ case_clone(void)
 	munmap(stack, ssize);
 }
 
+/*
+ * freopen of stdout and stdin onto server files: stdio writes and reads
+ * them, and a child finds the file at 1 with the offset shared.
+ */
+static void
+case_freopen(void)
+{
+	char buf[64];
+	FILE *f;
+
+	if (freopen(at("fo"), "w", stdout) == NULL) {
+		FAIL("freopen stdout: %s", strerror(errno));
+		return;
+	}
+	printf("via-freopen\n");
+	fflush(stdout);
+	if (system("echo child") != 0)
+		FAIL("system after freopen failed");
+	printf("after\n");
+	fclose(stdout);
+	expect("fo", "via-freopen\nchild\nafter\n");
+	if ((f = freopen(at("in"), "r", stdin)) == NULL) {
+		FAIL("freopen stdin: %s", strerror(errno));
+		return;
+	}
+	if (fgets(buf, sizeof(buf), stdin) == NULL || strcmp(buf, "input\n"))
+		FAIL("stdin after freopen read the wrong thing");
+	if (freopen(at("nodir/x"), "r", stdin) != NULL || errno != ENOENT)
+		FAIL("freopen of a missing file did not fail with ENOENT");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -383,6 +414,7 @@ main(int argc, char **argv)
 		{ "actions", case_actions }, { "spawnp", case_spawnp },
 		{ "system", case_system }, { "popen", case_popen },
 		{ "vfork", case_vfork }, { "clone", case_clone },
+		{ "freopen", case_freopen },
 	};
 	size_t i;
 
