@@ -30,7 +30,8 @@
  *   and the server descriptors until the program is done with them, waits
  *   for it, and exits with its status (or dies of its signal), so the
  *   shell waiting for this pid sees the program's end and finds the file
- *   complete.  Signals the shell sends (INT, TERM, HUP, QUIT, USR1/2) are
+ *   complete.  A background child of the program that still holds a
+ *   pipe when the program ends gets a pump of its own (shim_pump_detach).  Signals the shell sends (INT, TERM, HUP, QUIT, USR1/2) are
  *   passed on.  The program is forked with the raw system call, so no
  *   atfork handler runs: it only moves the pipes and execs.  If its exec
  *   fails, the errno comes back on a close-on-exec pipe and execve
@@ -194,14 +195,88 @@ shim_pump_in(struct shim_pump *p)
 	p->sp_off += (int)w;
 }
 
+/* One pass over the pumps that poll found ready. */
+static void
+shim_pump_step(struct pollfd *pf, const int *idx, int live)
+{
+	for (int k = 0; k < live; k++) {
+		struct shim_pump *p = &shim_pumps[idx[k]];
+
+		if (pf[k].revents == 0)
+			continue;
+		if (!p->sp_in)
+			shim_pump_out(p);
+		else if (pf[k].revents & POLLOUT)
+			shim_pump_in(p);
+		else
+			shim_pump_close(p);	/* reader gone */
+	}
+}
+
+/* End as the program ended: its exit status, or its signal. */
+static void __attribute__((noreturn))
+shim_pump_exit(int status)
+{
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * The program has ended but something it started still holds a pipe
+ * (`daemon &`): the shell waiting for us must see the end now, and the
+ * file must still get what the survivor writes.  So a child of ours
+ * (glibc's fork: a copy of the kernel process, the same server
+ * descriptors) pumps on, and we end with the program's status.
+ */
+static void
+shim_pump_detach(int status)
+{
+	int hs[2], hs_ok;
+	char c = 0;
+	pid_t pid;
+
+	/* The copy waits in the server only while our connection lives:
+	 * the child says when it has claimed it (fork returns after). */
+	hs_ok = pipe2(hs, O_CLOEXEC) == 0;
+	pid = fork();
+	if (pid == 0) {
+		shim_pumpchild = 0;
+		if (hs_ok) {
+			REAL(write)(hs[1], &c, 1);
+			REAL(close)(hs[0]);
+			REAL(close)(hs[1]);
+		}
+		return;
+	}
+	if (hs_ok) {
+		REAL(close)(hs[1]);
+		while (pid > 0 && REAL(read)(hs[0], &c, 1) < 0 &&
+		    errno == EINTR)
+			;
+	}
+	shim_pump_exit(status);
+}
+
+/*
+ * Pump until the program and whatever it left holding the pipes are
+ * done.  state: RUN while the program runs (its pidfd in the poll set),
+ * DRAIN once it is reaped (take what is already there, without
+ * waiting), DETACHED in the child shim_pump_detach leaves behind.
+ */
+enum { PUMP_RUN, PUMP_DRAIN, PUMP_DETACHED };
+
 static void __attribute__((noreturn))
 shim_pump_run(int npump, pid_t pid)
 {
 	static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
 	    SIGUSR1, SIGUSR2 };
-	struct pollfd pf[3];
+	struct pollfd pf[4];
 	struct sigaction sa;
-	int idx[3], i, k, live, status;
+	int idx[3], i, live, n, status = 0, pidfd, state = PUMP_RUN;
 
 	shim_pumpchild = pid;
 	memset(&sa, 0, sizeof(sa));
@@ -210,6 +285,9 @@ shim_pump_run(int npump, pid_t pid)
 	for (i = 0; i < (int)(sizeof(fwd) / sizeof(fwd[0])); i++)
 		sigaction(fwd[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Readable when the program ends (Linux 5.3); without it we wait
+	 * for the pipes to close instead. */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		live = 0;
 		for (i = 0; i < npump; i++) {
@@ -222,33 +300,35 @@ shim_pump_run(int npump, pid_t pid)
 		}
 		if (live == 0)
 			break;
-		if (poll(pf, (nfds_t)live, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		pf[live].fd = state == PUMP_RUN ? pidfd : -1;
+		pf[live].events = POLLIN;
+		pf[live].revents = 0;
+		n = poll(pf, (nfds_t)live + 1, state == PUMP_DRAIN ? 0 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			break;
+		if (n == 0 && state == PUMP_DRAIN) {
+			/* Drained: what comes later is a survivor's. */
+			if (pidfd >= 0)
+				REAL(close)(pidfd);
+			pidfd = -1;
+			shim_pump_detach(status);
+			state = PUMP_DETACHED;
+			continue;
 		}
-		for (k = 0; k < live; k++) {
-			struct shim_pump *p = &shim_pumps[idx[k]];
-
-			if (pf[k].revents == 0)
-				continue;
-			if (!p->sp_in)
-				shim_pump_out(p);
-			else if (pf[k].revents & POLLOUT)
-				shim_pump_in(p);
-			else
-				shim_pump_close(p);	/* reader gone */
-		}
+		shim_pump_step(pf, idx, live);
+		if (state == PUMP_RUN && (pf[live].revents & POLLIN) &&
+		    waitpid(pid, &status, WNOHANG) == pid)
+			state = PUMP_DRAIN;
 	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(127);
-	if (WIFSIGNALED(status)) {
-		signal(WTERMSIG(status), SIG_DFL);
-		raise(WTERMSIG(status));
-		_exit(128 + WTERMSIG(status));
-	}
-	_exit(WEXITSTATUS(status));
+	if (state == PUMP_DETACHED)
+		_exit(0);		/* nobody waits for this one */
+	if (state == PUMP_RUN)
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(127);
+	shim_pump_exit(status);
 }
 
 /* Whether the pump needs host descriptor fd, or server descriptor sfd. */

@@ -76,6 +76,22 @@ b
 a" $sh -c "ls /pith/x > /pith/ls.$sh && sort -r < /pith/ls.$sh > /pith/sorted.$sh && cat < /pith/sorted.$sh | cat"
 done
 
+# A pumped program (stdout a server file) leaves a background child
+# holding the pipe: the shell sees the program's end at once, and the
+# file still gets what the child writes later.
+bgstart=$(date +%s%N)
+pex sh -c 'sh -c "(sleep 2; echo late) & echo early" > /pith/bg' >/dev/null
+bgms=$(( ($(date +%s%N) - bgstart) / 1000000 ))
+if [ $bgms -lt 1800 ]; then
+	ok "a pumped program's end is not held up by its background child"
+else
+	notok "a pumped program's end is not held up by its background child" \
+	    "took $bgms ms"
+fi
+sleep 2.5
+is "the background child's output reaches the file" "early
+late" cat /pith/bg
+
 if command -v python3 >/dev/null; then
 	# subprocess uses vfork (or posix_spawn); its child gets the cwd
 	# and a server file as stdout; os.posix_spawn opens a /pith file
