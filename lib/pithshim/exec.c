@@ -82,9 +82,12 @@ static struct shim_handoff shim_ho;
 static volatile pid_t shim_pumpchild;
 
 static void
-shim_forward(int sig)
+shim_forward(int sig, siginfo_t *si, void *uc)
 {
-	if (shim_pumpchild > 0)
+	(void)uc;
+	/* The terminal's ^C and ^\ reach the whole foreground group, the
+	 * program with us: passing them on would deliver them twice. */
+	if (shim_pumpchild > 0 && si->si_code != SI_KERNEL)
 		kill(shim_pumpchild, sig);
 }
 
@@ -280,7 +283,8 @@ shim_pump_run(int npump, pid_t pid)
 
 	shim_pumpchild = pid;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = shim_forward;
+	sa.sa_sigaction = shim_forward;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < (int)(sizeof(fwd) / sizeof(fwd[0])); i++)
 		sigaction(fwd[i], &sa, NULL);

@@ -9,13 +9,19 @@
  * CLONE_VM|CLONE_VFORK and exec with internal calls, system and popen
  * are built on that, and vfork and clone are system calls.  So:
  *
- * - posix_spawn and posix_spawnp are redone here on glibc's fork: the
- *   child applies the attributes and file actions through the shim's own
- *   open, close, dup2, chdir and fchdir (so /pith paths and server
- *   descriptors work in them) and execs through the shim's execve (so the
- *   kernel process and its descriptors cross, and server descriptors at
- *   0-2 are pumped).  An error in the child comes back on a close-on-exec
- *   pipe and is posix_spawn's result; the parent reaps that child.
+ * - posix_spawn and posix_spawnp are redone here: the child applies the
+ *   attributes and file actions through the shim's own open, close,
+ *   dup2, chdir and fchdir (so /pith paths and server descriptors work in
+ *   them) and execs through the shim's execve (so the kernel process and
+ *   its descriptors cross, and server descriptors at 0-2 are pumped).
+ *   When an action or the exec needs the server, the child is glibc's
+ *   fork (its atfork handlers give it a copy of the kernel process) and
+ *   an error comes back on a close-on-exec pipe; otherwise it is a light
+ *   child in our memory while we wait (CLONE_VM | CLONE_VFORK, as
+ *   glibc's), which is what keeps spawning from a large process cheap,
+ *   and the shim's execve asks for the copy on our connection.  Either
+ *   way the child's errno is posix_spawn's result, and the child is
+ *   reaped.
  * - The file actions are glibc's private array (posix/spawn_int.h).  The
  *   shim reads it only after checking, once, that glibc's own add
  *   functions lay out a probe exactly as struct spawn_gaction below says;
@@ -41,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 
 #include <pith/client.h>
@@ -71,7 +78,9 @@ struct spawn_req {
 	char *const		*sq_argv;
 	char *const		*sq_envp;
 	sigset_t		 sq_oldmask;	/* the caller's */
-	int			 sq_ep;		/* error pipe, write end */
+	int			 sq_ep;		/* error pipe, write end, or -1 */
+	int			 sq_light;	/* a child in our memory */
+	volatile int		 sq_err;	/* its errno, when light */
 };
 
 /*
@@ -318,8 +327,14 @@ spawn_action(struct spawn_req *q, const struct spawn_act *a)
 	case SPAWN_OPEN:
 		return spawn_do_open(q, a);
 	case SPAWN_CHDIR:
+		/* A light child must not touch the shim's cwd or environ,
+		 * which are the parent's memory; its chdir is the host's. */
+		if (q->sq_light)
+			return REAL(chdir)(a->sa_path) < 0 ? errno : 0;
 		return chdir(a->sa_path) < 0 ? errno : 0;
 	case SPAWN_FCHDIR:
+		if (q->sq_light)
+			return REAL(fchdir)(a->sa_fd) < 0 ? errno : 0;
 		return fchdir(a->sa_fd) < 0 ? errno : 0;
 	case SPAWN_CLOSEFROM:
 		return spawn_do_closefrom(q, a->sa_fd);
@@ -449,9 +464,98 @@ spawn_child(struct spawn_req *q)
 /* --- the parent ------------------------------------------------------ */
 
 /*
+ * Whether q's child can run in our memory while we wait, as glibc's own
+ * posix_spawn does (CLONE_VM | CLONE_VFORK: no page tables copied, which
+ * is what makes spawning from a large process cheap).  Only when nothing
+ * it does before exec is the server's: the shim's table, cwd and
+ * connection are our memory, so the child may read them (the shim's
+ * execve then asks for a copy of our kernel process on our connection,
+ * safe while we are suspended: exec.c) but not change them.  So: no
+ * server descriptor at 0-2 (exec would become a pump, which never
+ * execs), no action naming a server path or descriptor, no closefrom
+ * over server descriptors, no chdir while the cwd is the server's, no
+ * RESETIDS (glibc's seteuid signals every thread of ours).
+ */
+static int
+spawn_light_ok(const struct spawn_req *q)
+{
+	const struct spawn_act *a;
+	struct shim_route r;
+	short flags = 0;
+	int i, fd;
+
+	if (q->sq_attr != NULL)
+		posix_spawnattr_getflags(q->sq_attr, &flags);
+	if (flags & POSIX_SPAWN_RESETIDS)
+		return 0;
+	for (fd = 0; fd < 3; fd++)
+		if (shim_sfd(fd) >= 0)
+			return 0;
+	for (i = 0; i < q->sq_nacts; i++) {
+		a = &q->sq_acts[i];
+		if (a->sa_path != NULL && shim_route(AT_FDCWD, a->sa_path, &r))
+			return 0;
+		if (a->sa_tag == SPAWN_CLOSEFROM) {
+			if (a->sa_fd < shim_maxfd_now())
+				return 0;
+		} else if (shim_sfd(a->sa_fd) >= 0 ||
+		    (a->sa_tag == SPAWN_DUP2 && shim_sfd(a->sa_fd2) >= 0))
+			return 0;
+		if ((a->sa_tag == SPAWN_CHDIR || a->sa_tag == SPAWN_FCHDIR) &&
+		    shim_cwd_server)
+			return 0;
+	}
+	return 1;
+}
+
+/* The light child: its errno goes back through our shared memory. */
+static int
+spawn_light_child(void *arg)
+{
+	struct spawn_req *q = arg;
+
+	q->sq_err = spawn_child(q);
+	_exit(127);
+}
+
+#define SPAWN_STACK	(256 * 1024)
+
+static int
+spawn_run_light(pid_t *pidp, struct spawn_req *q)
+{
+	sigset_t all;
+	char *stack;
+	int error;
+	pid_t pid;
+
+	stack = mmap(NULL, SPAWN_STACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return errno;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &q->sq_oldmask);
+	q->sq_ep = -1;
+	q->sq_light = 1;
+	q->sq_err = 0;
+	/* We are suspended until the child has exec'd or exited. */
+	pid = REAL(clone)(spawn_light_child, stack + SPAWN_STACK,
+	    CLONE_VM | CLONE_VFORK | SIGCHLD, q);
+	error = pid < 0 ? errno : q->sq_err;
+	pthread_sigmask(SIG_SETMASK, &q->sq_oldmask, NULL);
+	munmap(stack, SPAWN_STACK);
+	if (pid > 0 && error != 0)
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	if (error == 0 && pidp != NULL)
+		*pidp = pid;
+	return error;
+}
+
+/*
  * Fork (glibc's, with the atfork handlers that copy the kernel process),
  * run q in the child, and wait until it has exec'd or failed.  Returns
- * 0 with *pidp set, or the child's errno (the child reaped).
+ * 0 with *pidp set, or the child's errno (the child reaped).  A child
+ * that needs nothing of the server's before exec runs light instead.
  */
 static int
 spawn_run(pid_t *pidp, struct spawn_req *q)
@@ -463,6 +567,8 @@ spawn_run(pid_t *pidp, struct spawn_req *q)
 
 	if (q->sq_file == NULL || q->sq_file[0] == '\0')
 		return ENOENT;
+	if (spawn_light_ok(q))
+		return spawn_run_light(pidp, q);
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return errno;
 	/* No handler of the caller's may run in the child before exec. */
