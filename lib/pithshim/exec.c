@@ -78,7 +78,6 @@ struct shim_handoff {
 	int	sh_nkept;
 	int	sh_kept[256];		/* placeholders made inheritable */
 };
-static struct shim_handoff shim_ho;
 static volatile pid_t shim_pumpchild;
 
 static void
@@ -589,6 +588,9 @@ execve(const char *path, char *const argv[], char *const envp[])
 	    lf = strlen(SHIM_FDSENV);
 	char var[PATH_MAX + 16];
 	int fd, sfd, npump = 0, r;
+	/* On our stack: vfork and light posix_spawn children of several
+	 * threads share the parent's memory and may exec at once. */
+	struct shim_handoff ho;
 
 	for (n = 0; envp != NULL && envp[n] != NULL; n++)
 		;
@@ -603,7 +605,7 @@ execve(const char *path, char *const argv[], char *const envp[])
 		shim_pumps[npump].sp_sfd = sfd;
 		npump++;
 	}
-	shim_handoff(&shim_ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
+	shim_handoff(&ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
 	for (i = 0; i < n; i++)
 		if (!shim_isvar(envp[i], SHIM_CWDENV, lc) &&
 		    !shim_isvar(envp[i], SHIM_TOKENENV, lt) &&
@@ -613,9 +615,9 @@ execve(const char *path, char *const argv[], char *const envp[])
 		snprintf(var, sizeof(var), "%s=%s", SHIM_CWDENV, shim_cwd);
 		nenv[j++] = var;
 	}
-	if (shim_ho.sh_ok) {
-		nenv[j++] = shim_ho.sh_tokvar;
-		nenv[j++] = shim_ho.sh_fdsvar;
+	if (ho.sh_ok) {
+		nenv[j++] = ho.sh_tokvar;
+		nenv[j++] = ho.sh_fdsvar;
 	}
 	nenv[j] = NULL;
 	/* A static program has no libc for us: pithload runs it. */
@@ -639,7 +641,7 @@ execve(const char *path, char *const argv[], char *const envp[])
 		r = REAL(execve)(path, argv, nenv);
 	else
 		r = shim_exec_pumped(path, argv, nenv, npump);
-	shim_handoff_undo(&shim_ho);
+	shim_handoff_undo(&ho);
 	return r;
 }
 

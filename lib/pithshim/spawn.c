@@ -905,7 +905,8 @@ clone(int (*fn)(void *), void *stack, int flags, void *arg, ...)
 		ctid = va_arg(ap, pid_t *);
 		va_end(ap);
 	}
-	if (flags & (CLONE_VM | CLONE_FILES | CLONE_THREAD))
+	if ((flags & (CLONE_VM | CLONE_FILES | CLONE_THREAD)) || fn == NULL ||
+	    stack == NULL)
 		return REAL(clone)(fn, stack, flags, arg, ptid, tls, ctid);
 	c.sc_fn = fn;
 	c.sc_arg = arg;

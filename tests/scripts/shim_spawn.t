@@ -54,6 +54,7 @@ cprog popen "popen r, w and re; pclose's status; an inherited descriptor"
 cprog vfork "vfork+exec with a server descriptor as stdout"
 cprog clone "clone without CLONE_VM: a copy of the kernel process"
 cprog freopen "freopen of stdout and stdin onto server files; a child at 1"
+cprog threads "posix_spawn from four threads at once, one shared descriptor"
 
 pex sh -c 'mkdir /pith/x && touch /pith/x/a /pith/x/b /pith/x/c' >/dev/null
 for sh in dash bash; do

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <spawn.h>
@@ -404,6 +405,52 @@ case_freopen(void)
 		FAIL("freopen of a missing file did not fail with ENOENT");
 }
 
+/* Light spawns from several threads at once, all children appending
+ * through one inherited server descriptor. */
+#define TH_N	4
+#define TH_EACH	10
+static int th_fd;
+
+static void *
+th_run(void *arg)
+{
+	char cmd[64];
+	char *argv[] = { "sh", "-c", cmd, NULL };
+	int i, r;
+	pid_t pid;
+
+	(void)arg;
+	snprintf(cmd, sizeof(cmd), "echo x >&%d", th_fd);
+	for (i = 0; i < TH_EACH; i++) {
+		r = posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ);
+		if (r != 0)
+			FAIL("posix_spawn in a thread: %s", strerror(r));
+		else
+			reap(pid, 0, "posix_spawn in a thread");
+	}
+	return NULL;
+}
+
+static void
+case_threads(void)
+{
+	char want[TH_N * TH_EACH * 2 + 1];
+	pthread_t t[TH_N];
+	int i;
+
+	if ((th_fd = wopen("threads")) < 0)
+		return;
+	for (i = 0; i < TH_N; i++)
+		pthread_create(&t[i], NULL, th_run, NULL);
+	for (i = 0; i < TH_N; i++)
+		pthread_join(t[i], NULL);
+	close(th_fd);
+	for (i = 0; i < TH_N * TH_EACH; i++)
+		memcpy(want + 2 * i, "x\n", 2);
+	want[sizeof(want) - 1] = '\0';
+	expect("threads", want);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -414,7 +461,7 @@ main(int argc, char **argv)
 		{ "actions", case_actions }, { "spawnp", case_spawnp },
 		{ "system", case_system }, { "popen", case_popen },
 		{ "vfork", case_vfork }, { "clone", case_clone },
-		{ "freopen", case_freopen },
+		{ "freopen", case_freopen }, { "threads", case_threads },
 	};
 	size_t i;
 
