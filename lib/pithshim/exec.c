@@ -574,6 +574,28 @@ shim_pithload(char *buf, size_t len)
 	return access(buf, X_OK) == 0;
 }
 
+/*
+ * The program's copy of our kernel process must not keep the pumped
+ * descriptors: it has pipes at 0-2 and could never reach them, yet they
+ * would hold the files open in the server for its whole life.  So they
+ * are close-on-exec in the server while the copy is made (set: 1), and
+ * its claim closes them; then put back as they were (set: 0), for the
+ * pump or for the caller if execve fails.
+ */
+static void
+shim_pump_cloexec(int npump, int *saved, int set)
+{
+	for (int i = 0; i < npump; i++) {
+		if (set)
+			saved[i] = (int)SCALL(SYS_fcntl, shim_pumps[i].sp_sfd,
+			    F_GETFD, 0, 0, 0, 0);
+		if (saved[i] < 0 || (saved[i] & FD_CLOEXEC))
+			continue;
+		SCALL(SYS_fcntl, shim_pumps[i].sp_sfd, F_SETFD,
+		    set ? saved[i] | FD_CLOEXEC : saved[i], 0, 0, 0);
+	}
+}
+
 /* Whether env entry e is variable name (of length len). */
 static int
 shim_isvar(const char *e, const char *name, size_t len)
@@ -587,7 +609,7 @@ execve(const char *path, char *const argv[], char *const envp[])
 	size_t i, n, lc = strlen(SHIM_CWDENV), lt = strlen(SHIM_TOKENENV),
 	    lf = strlen(SHIM_FDSENV);
 	char var[PATH_MAX + 16];
-	int fd, sfd, npump = 0, r;
+	int fd, sfd, npump = 0, r, saved[3];
 	/* On our stack: vfork and light posix_spawn children of several
 	 * threads share the parent's memory and may exec at once. */
 	struct shim_handoff ho;
@@ -605,7 +627,9 @@ execve(const char *path, char *const argv[], char *const envp[])
 		shim_pumps[npump].sp_sfd = sfd;
 		npump++;
 	}
+	shim_pump_cloexec(npump, saved, 1);
 	shim_handoff(&ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
+	shim_pump_cloexec(npump, saved, 0);
 	for (i = 0; i < n; i++)
 		if (!shim_isvar(envp[i], SHIM_CWDENV, lc) &&
 		    !shim_isvar(envp[i], SHIM_TOKENENV, lt) &&

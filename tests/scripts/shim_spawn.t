@@ -93,6 +93,22 @@ sleep 2.5
 is "the background child's output reaches the file" "early
 late" cat /pith/bg
 
+# The program's copy of the kernel process does not keep the pumped
+# descriptors (it has pipes at 0-2 and could never reach them).
+pex sh -c 'sleep 3 > /pith/x/f1 2> /pith/x/f2' >/dev/null &
+pumped=$!
+for i in $(seq 20); do
+	fds=$("$PITH" ps --server "$S" | awk '$5 == "sleep" { print $4 }')
+	[ -n "$fds" ] && break
+	sleep 0.1
+done
+wait $pumped
+if [ "$fds" = 0 ]; then
+	ok "a pumped program holds no server descriptors"
+else
+	notok "a pumped program holds no server descriptors" "sleep has '$fds'"
+fi
+
 if command -v python3 >/dev/null; then
 	# subprocess uses vfork (or posix_spawn); its child gets the cwd
 	# and a server file as stdout; os.posix_spawn opens a /pith file
