@@ -188,6 +188,13 @@ $(BUILD)/tests/client/%: tests/client/%.c $(CLIENTA) include/pith/client.h
 	@mkdir -p $(@D)
 	$(CC) $(HCFLAGS) -Ilib $< -o $@ $(CLIENTA) $(HLDFLAGS)
 tests: $(CLIENTTESTS)
+# Programs that tests/scripts/shim_*.t run under pith exec: plain host
+# programs, the shim is what they exercise.
+SHIMTESTS := $(patsubst tests/%.c,$(BUILD)/tests/%,$(wildcard tests/shim/*.c))
+$(BUILD)/tests/shim/%: tests/shim/%.c
+	@mkdir -p $(@D)
+	$(CC) $(HCFLAGS) $< -o $@ $(HLDFLAGS)
+tests: $(SHIMTESTS)
 # The request decoder's fuzz target includes proto.c and the generated table.
 $(BUILD)/tests/fuzz/proto_fuzz: HCFLAGS += -Ilib -I$(BUILD)
 $(BUILD)/tests/fuzz/proto_fuzz: $(BUILD)/gen/remote.c lib/pithclient/proto.c lib/pithclient/proto.h

@@ -12,8 +12,8 @@
  * memory and connection while the parent waits: it must not park the
  * parent's process, so it asks for a copy instead (PROTO_OP_FORK, on
  * the parent's connection, safe while the parent is suspended) and hands
- * that over.  posix_spawn's children exec with glibc's internal call,
- * which the shim does not see: their new image connects afresh.
+ * that over.  posix_spawn, system and popen children come through
+ * here too: spawn.c redoes them on fork and the shim's execve.
  *
  * Two more things are carried:
  *
@@ -30,7 +30,8 @@
  *   and the server descriptors until the program is done with them, waits
  *   for it, and exits with its status (or dies of its signal), so the
  *   shell waiting for this pid sees the program's end and finds the file
- *   complete.  Signals the shell sends (INT, TERM, HUP, QUIT, USR1/2) are
+ *   complete.  A background child of the program that still holds a
+ *   pipe when the program ends gets a pump of its own (shim_pump_detach).  Signals the shell sends (INT, TERM, HUP, QUIT, USR1/2) are
  *   passed on.  The program is forked with the raw system call, so no
  *   atfork handler runs: it only moves the pipes and execs.  If its exec
  *   fails, the errno comes back on a close-on-exec pipe and execve
@@ -77,13 +78,15 @@ struct shim_handoff {
 	int	sh_nkept;
 	int	sh_kept[256];		/* placeholders made inheritable */
 };
-static struct shim_handoff shim_ho;
 static volatile pid_t shim_pumpchild;
 
 static void
-shim_forward(int sig)
+shim_forward(int sig, siginfo_t *si, void *uc)
 {
-	if (shim_pumpchild > 0)
+	(void)uc;
+	/* The terminal's ^C and ^\ reach the whole foreground group, the
+	 * program with us: passing them on would deliver them twice. */
+	if (shim_pumpchild > 0 && si->si_code != SI_KERNEL)
 		kill(shim_pumpchild, sig);
 }
 
@@ -194,22 +197,100 @@ shim_pump_in(struct shim_pump *p)
 	p->sp_off += (int)w;
 }
 
+/* One pass over the pumps that poll found ready. */
+static void
+shim_pump_step(struct pollfd *pf, const int *idx, int live)
+{
+	for (int k = 0; k < live; k++) {
+		struct shim_pump *p = &shim_pumps[idx[k]];
+
+		if (pf[k].revents == 0)
+			continue;
+		if (!p->sp_in)
+			shim_pump_out(p);
+		else if (pf[k].revents & POLLOUT)
+			shim_pump_in(p);
+		else
+			shim_pump_close(p);	/* reader gone */
+	}
+}
+
+/* End as the program ended: its exit status, or its signal. */
+static void __attribute__((noreturn))
+shim_pump_exit(int status)
+{
+	if (WIFSIGNALED(status)) {
+		signal(WTERMSIG(status), SIG_DFL);
+		raise(WTERMSIG(status));
+		_exit(128 + WTERMSIG(status));
+	}
+	_exit(WEXITSTATUS(status));
+}
+
+/*
+ * The program has ended but something it started still holds a pipe
+ * (`daemon &`): the shell waiting for us must see the end now, and the
+ * file must still get what the survivor writes.  So a child of ours
+ * (glibc's fork: a copy of the kernel process, the same server
+ * descriptors) pumps on, and we end with the program's status.
+ */
+static void
+shim_pump_detach(int status)
+{
+	int hs[2], hs_ok;
+	char c = 0;
+	pid_t pid;
+
+	/* The copy waits in the server only while our connection lives:
+	 * the child says when it has claimed it (fork returns after). */
+	hs_ok = pipe2(hs, O_CLOEXEC) == 0;
+	pid = fork();
+	if (pid == 0) {
+		shim_pumpchild = 0;
+		if (hs_ok) {
+			REAL(write)(hs[1], &c, 1);
+			REAL(close)(hs[0]);
+			REAL(close)(hs[1]);
+		}
+		return;
+	}
+	if (hs_ok) {
+		REAL(close)(hs[1]);
+		while (pid > 0 && REAL(read)(hs[0], &c, 1) < 0 &&
+		    errno == EINTR)
+			;
+	}
+	shim_pump_exit(status);
+}
+
+/*
+ * Pump until the program and whatever it left holding the pipes are
+ * done.  state: RUN while the program runs (its pidfd in the poll set),
+ * DRAIN once it is reaped (take what is already there, without
+ * waiting), DETACHED in the child shim_pump_detach leaves behind.
+ */
+enum { PUMP_RUN, PUMP_DRAIN, PUMP_DETACHED };
+
 static void __attribute__((noreturn))
 shim_pump_run(int npump, pid_t pid)
 {
 	static const int fwd[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM,
 	    SIGUSR1, SIGUSR2 };
-	struct pollfd pf[3];
+	struct pollfd pf[4];
 	struct sigaction sa;
-	int idx[3], i, k, live, status;
+	int idx[3], i, live, n, status = 0, pidfd, state = PUMP_RUN;
 
 	shim_pumpchild = pid;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = shim_forward;
+	sa.sa_sigaction = shim_forward;
+	sa.sa_flags = SA_SIGINFO;
 	sigemptyset(&sa.sa_mask);
 	for (i = 0; i < (int)(sizeof(fwd) / sizeof(fwd[0])); i++)
 		sigaction(fwd[i], &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* Readable when the program ends (Linux 5.3); without it we wait
+	 * for the pipes to close instead. */
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	for (;;) {
 		live = 0;
 		for (i = 0; i < npump; i++) {
@@ -222,33 +303,100 @@ shim_pump_run(int npump, pid_t pid)
 		}
 		if (live == 0)
 			break;
-		if (poll(pf, (nfds_t)live, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		pf[live].fd = state == PUMP_RUN ? pidfd : -1;
+		pf[live].events = POLLIN;
+		pf[live].revents = 0;
+		n = poll(pf, (nfds_t)live + 1, state == PUMP_DRAIN ? 0 : -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
 			break;
+		if (n == 0 && state == PUMP_DRAIN) {
+			/* Drained: what comes later is a survivor's. */
+			if (pidfd >= 0)
+				REAL(close)(pidfd);
+			pidfd = -1;
+			shim_pump_detach(status);
+			state = PUMP_DETACHED;
+			continue;
 		}
-		for (k = 0; k < live; k++) {
-			struct shim_pump *p = &shim_pumps[idx[k]];
+		shim_pump_step(pf, idx, live);
+		if (state == PUMP_RUN && (pf[live].revents & POLLIN) &&
+		    waitpid(pid, &status, WNOHANG) == pid)
+			state = PUMP_DRAIN;
+	}
+	if (state == PUMP_DETACHED)
+		_exit(0);		/* nobody waits for this one */
+	if (state == PUMP_RUN)
+		while (waitpid(pid, &status, 0) < 0)
+			if (errno != EINTR)
+				_exit(127);
+	shim_pump_exit(status);
+}
 
-			if (pf[k].revents == 0)
-				continue;
-			if (!p->sp_in)
-				shim_pump_out(p);
-			else if (pf[k].revents & POLLOUT)
-				shim_pump_in(p);
-			else
-				shim_pump_close(p);	/* reader gone */
+/* Whether the pump needs host descriptor fd, or server descriptor sfd. */
+static int
+shim_pump_keeps(int npump, int fd, int sfd)
+{
+	for (int i = 0; i < npump; i++)
+		if (fd == shim_pumps[i].sp_pipe ||
+		    (sfd >= 0 && sfd == shim_pumps[i].sp_sfd))
+			return 1;
+	return fd == pith_client_sockfd();
+}
+
+/* Drop what the pump holds as the program's stand-in (below). */
+static void
+shim_pump_drop(int npump, int fd)
+{
+	int sfd = shim_sfd(fd);
+
+	if (shim_pump_keeps(npump, fd, -1))
+		return;
+	if (sfd >= 0) {
+		if (!shim_pump_keeps(npump, -1, sfd))
+			SCALL(SYS_close, sfd, 0, 0, 0, 0, 0);
+		shim_forget(fd);
+		REAL(close)(fd);
+	} else if (REAL(fcntl)(fd, F_GETFD) & FD_CLOEXEC)
+		REAL(close)(fd);
+}
+
+/*
+ * The pump outlives the exec it stands for, so it lets go of what the
+ * exec would have closed: host descriptors that are close-on-exec (a
+ * posix_spawn error pipe held open would keep the spawner waiting for
+ * the program's end) and server descriptors other than the pumped ones
+ * (the program has its own copies; ours would keep a server pipe's
+ * reader from seeing its end).  Descriptors are listed from
+ * /proc/self/fd first, then dropped.
+ */
+static void
+shim_pump_shed(int npump)
+{
+	char buf[4096];
+	static int fds[4096];
+	int dfd, n = 0, i;
+	long len, off;
+
+	dfd = REAL(open)("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return;
+	while (n < (int)(sizeof(fds) / sizeof(fds[0])) &&
+	    (len = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0)
+		for (off = 0; off < len && n < 4096; ) {
+			struct { unsigned long long ino; long long off;
+			    unsigned short reclen; unsigned char type;
+			    char name[]; } *de = (void *)(buf + off);
+
+			if (de->name[0] >= '0' && de->name[0] <= '9')
+				fds[n++] = atoi(de->name);
+			off += de->reclen;
 		}
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			_exit(127);
-	if (WIFSIGNALED(status)) {
-		signal(WTERMSIG(status), SIG_DFL);
-		raise(WTERMSIG(status));
-		_exit(128 + WTERMSIG(status));
-	}
-	_exit(WEXITSTATUS(status));
+	REAL(close)(dfd);
+	for (i = 0; i < n; i++)
+		if (fds[i] != dfd)
+			shim_pump_drop(npump, fds[i]);
 }
 
 /*
@@ -371,6 +519,7 @@ shim_exec_pumped(const char *path, char *const argv[], char *const envp[],
 	if (error == 0) {
 		for (i = 0; i < npump; i++)
 			REAL(close)(shim_pumps[i].sp_other);
+		shim_pump_shed(npump);
 		shim_pump_run(npump, pid);
 	}
 fail:
@@ -425,6 +574,28 @@ shim_pithload(char *buf, size_t len)
 	return access(buf, X_OK) == 0;
 }
 
+/*
+ * The program's copy of our kernel process must not keep the pumped
+ * descriptors: it has pipes at 0-2 and could never reach them, yet they
+ * would hold the files open in the server for its whole life.  So they
+ * are close-on-exec in the server while the copy is made (set: 1), and
+ * its claim closes them; then put back as they were (set: 0), for the
+ * pump or for the caller if execve fails.
+ */
+static void
+shim_pump_cloexec(int npump, int *saved, int set)
+{
+	for (int i = 0; i < npump; i++) {
+		if (set)
+			saved[i] = (int)SCALL(SYS_fcntl, shim_pumps[i].sp_sfd,
+			    F_GETFD, 0, 0, 0, 0);
+		if (saved[i] < 0 || (saved[i] & FD_CLOEXEC))
+			continue;
+		SCALL(SYS_fcntl, shim_pumps[i].sp_sfd, F_SETFD,
+		    set ? saved[i] | FD_CLOEXEC : saved[i], 0, 0, 0);
+	}
+}
+
 /* Whether env entry e is variable name (of length len). */
 static int
 shim_isvar(const char *e, const char *name, size_t len)
@@ -438,7 +609,10 @@ execve(const char *path, char *const argv[], char *const envp[])
 	size_t i, n, lc = strlen(SHIM_CWDENV), lt = strlen(SHIM_TOKENENV),
 	    lf = strlen(SHIM_FDSENV);
 	char var[PATH_MAX + 16];
-	int fd, sfd, npump = 0, r;
+	int fd, sfd, npump = 0, r, saved[3];
+	/* On our stack: vfork and light posix_spawn children of several
+	 * threads share the parent's memory and may exec at once. */
+	struct shim_handoff ho;
 
 	for (n = 0; envp != NULL && envp[n] != NULL; n++)
 		;
@@ -453,7 +627,9 @@ execve(const char *path, char *const argv[], char *const envp[])
 		shim_pumps[npump].sp_sfd = sfd;
 		npump++;
 	}
-	shim_handoff(&shim_ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
+	shim_pump_cloexec(npump, saved, 1);
+	shim_handoff(&ho, npump > 0 || shim_vforked(), npump > 0 ? 3 : 0);
+	shim_pump_cloexec(npump, saved, 0);
 	for (i = 0; i < n; i++)
 		if (!shim_isvar(envp[i], SHIM_CWDENV, lc) &&
 		    !shim_isvar(envp[i], SHIM_TOKENENV, lt) &&
@@ -463,9 +639,9 @@ execve(const char *path, char *const argv[], char *const envp[])
 		snprintf(var, sizeof(var), "%s=%s", SHIM_CWDENV, shim_cwd);
 		nenv[j++] = var;
 	}
-	if (shim_ho.sh_ok) {
-		nenv[j++] = shim_ho.sh_tokvar;
-		nenv[j++] = shim_ho.sh_fdsvar;
+	if (ho.sh_ok) {
+		nenv[j++] = ho.sh_tokvar;
+		nenv[j++] = ho.sh_fdsvar;
 	}
 	nenv[j] = NULL;
 	/* A static program has no libc for us: pithload runs it. */
@@ -489,7 +665,7 @@ execve(const char *path, char *const argv[], char *const envp[])
 		r = REAL(execve)(path, argv, nenv);
 	else
 		r = shim_exec_pumped(path, argv, nenv, npump);
-	shim_handoff_undo(&shim_ho);
+	shim_handoff_undo(&ho);
 	return r;
 }
 

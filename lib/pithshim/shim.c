@@ -106,6 +106,22 @@ shim_child(void)
 	shim_pid = (pid_t)syscall(SYS_getpid);
 }
 
+/*
+ * In a child that clone (spawn.c) made without shared memory and without
+ * atfork handlers: leave the parent's connection and claim tok, the copy
+ * of its kernel process made for us (NULL: none was).  Only the calling
+ * thread exists here; a lock another thread of the parent held stays
+ * held, as after any fork without handlers.
+ */
+void
+shim_cloned(const char *tok)
+{
+	pith_client_disconnect();
+	if (tok != NULL && shim_server[0] != '\0')
+		pith_client_claim(shim_server, tok, 0);
+	shim_child();
+}
+
 /* A child of vfork or posix_spawn: our memory, the parent's connection. */
 int
 shim_vforked(void)

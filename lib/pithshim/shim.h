@@ -48,6 +48,7 @@ int shim_connected_now(void);
 int shim_vforked(void);
 int shim_maxfd_now(void);
 void shim_setcwd(int server);
+void shim_cloned(const char *tok);
 
 extern int shim_cwd_server;
 extern char shim_cwd[PATH_MAX];

@@ -339,3 +339,80 @@ fdopen(int fd, const char *mode)
 		return REAL(fdopen)(fd, mode);
 	return shim_fcookie(fd, mode);
 }
+
+/*
+ * freopen onto a server file.  glibc reopens with internal calls, and a
+ * glibc FILE does its I/O with internal calls too, so the result must be
+ * a cookie stream (shim_fcookie).  The server file takes the old
+ * stream's descriptor number, as freopen's reuse of it would (children
+ * then find stdout at 1), the old FILE is released without closing that
+ * number, and stdin, stdout and stderr are pointed at the new stream.
+ * The caller gets a new FILE *, not the one it passed: a pointer to the
+ * old stream that the program kept elsewhere is dangling, except for
+ * the three standard streams, whose storage glibc never frees (writes
+ * through such a kept pointer go to the host placeholder).
+ */
+SHIM_EXPORT FILE *
+freopen64(const char *path, const char *mode, FILE *stream)
+{
+	struct shim_route r;
+	int fd, num, flags, error;
+	FILE *f;
+
+	/* A mode change (no path) of a server stream: glibc would reopen
+	 * /proc/self/fd/N, the host placeholder.  Refused, stream kept. */
+	if (path == NULL && shim_sfd(fileno(stream)) >= 0) {
+		errno = EOPNOTSUPP;
+		return NULL;
+	}
+	if (path == NULL || !shim_route(AT_FDCWD, path, &r))
+		return REAL(freopen64)(path, mode, stream);
+	error = shim_fmode(mode, &flags);
+	if (error) {
+		errno = error;
+		return NULL;
+	}
+	fflush(stream);
+	num = fileno(stream);
+	fd = open(path, flags, 0666);
+	if (fd >= 0 && num >= 0 && fd != num) {
+		/* Our dup2 replaces a host or a server descriptor alike. */
+		if (dup3(fd, num, flags & O_CLOEXEC) < 0) {
+			error = errno;
+			close(fd);
+			fd = -1;
+			errno = error;
+		} else {
+			close(fd);
+			fd = num;
+		}
+	}
+	error = errno;
+	if (fd >= 0 && num >= 0)
+		stream->_fileno = -1;	/* fclose must not close it now */
+	fclose(stream);
+	if (fd < 0) {
+		errno = error;
+		return NULL;
+	}
+	f = shim_fcookie(fd, mode);
+	if (f == NULL) {
+		error = errno;
+		close(fd);
+		errno = error;
+		return NULL;
+	}
+	if (stream == stdin)
+		stdin = f;
+	else if (stream == stdout)
+		stdout = f;
+	else if (stream == stderr)
+		stderr = f;
+	return f;
+}
+
+SHIM_EXPORT FILE *
+freopen(const char *path, const char *mode, FILE *stream)
+{
+	return freopen64(path, mode, stream);
+}
