@@ -6,7 +6,8 @@
  * Eight threads count under a mutex and work on files in the server; one
  * thread dies holding a robust mutex; a signal lands on a thread blocked
  * in a routed call; detached threads exit on their own (musl unmaps the
- * stack it stands on); the threaded program forks.  Prints "ok - what" /
+ * stack it stands on); the threaded program forks and spawns (libc's
+ * posix_spawn: clone with CLONE_VM|CLONE_VFORK).  Prints "ok - what" /
  * "not ok - what" lines.
  *
  *	threads_test DIR		DIR is under the prefix (the server's)
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <spawn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -266,6 +268,19 @@ test_fork(void)
 	pthread_join(t, NULL);
 }
 
+static void
+test_spawn(void)
+{
+	extern char **environ;
+	char *argv[] = { "sh", "-c", "exit 3", NULL };
+	int status = -1;
+	pid_t pid;
+
+	check(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ) == 0 &&
+	    waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+	    WEXITSTATUS(status) == 3, "posix_spawn of /bin/sh: exit 3");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -279,5 +294,6 @@ main(int argc, char **argv)
 	test_signal();
 	test_detached();
 	test_fork();
+	test_spawn();
 	return failed;
 }
