@@ -199,8 +199,10 @@ struct lwp *lwp_current(void);
 /*
  * A subsystem's cache trimmer, run by pith_mem_reap (kern_reap.c) with a
  * CPU held.  quiescent: the reaper holds every CPU, so no other lwp is in
- * the kernel and type-stable memory may go back to kmem.  Registering
- * the same function again (a second boot) does nothing.
+ * the kernel and type-stable memory may go back to kmem.  A hook must
+ * not sleep (mutex_tryenter, not mutex_enter): the reaper holds CPUs it
+ * borrowed, which a sleeping lwp would not give back.  Registering the
+ * same function again (a second boot) does nothing.
  */
 void kern_reap_register(void (*fn)(bool quiescent));
 

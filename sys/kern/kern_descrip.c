@@ -227,7 +227,8 @@ fileslot_of(struct file *fp)
  * pith_mem_reap, holding every CPU: no lookup can be racing (the files'
  * type-stability is for lock-free lookups in flight, and none is), so
  * the free files on every list go back to kmem.  Files on the lists are
- * marked first, then the list of all slots is swept.
+ * marked first, then the list of all slots is swept.  No sleeping on
+ * the lock (the reaper holds borrowed CPUs): if it is busy, next time.
  */
 void
 filecache_reap(void)
@@ -235,7 +236,8 @@ filecache_reap(void)
 	struct fileslot *fs, **fsp;
 	struct file *fp;
 
-	mutex_enter(&filecache_lock);
+	if (!mutex_tryenter(&filecache_lock))
+		return;
 	for (unsigned i = 0; i < cpu_count(); i++) {
 		struct cpu_info *ci = cpu_lookup(i);
 

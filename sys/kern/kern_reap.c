@@ -11,19 +11,23 @@
  *
  *  1. enters the kernel on a CPU, then borrows every other CPU that is
  *     free (cpu_borrow: the same CAS an lwp entering takes);
- *  2. if it got them all, no other lwp is inside the kernel: memory that
- *     must stay type-stable while lock-free readers may hold a stale
- *     pointer (files, vnodes) can go back to kmem.  Subsystems above kern
- *     (the VFS) register a hook for that with kern_reap_register, since
- *     kern may not call them by name; freed files are kern's own;
+ *  2. if it got them all, no other lwp is inside the kernel, so memory
+ *     kept type-stable for lock-free readers that may hold a stale
+ *     pointer (files, vnodes) can go back to kmem (calls that run without
+ *     a CPU, such as fstat's light descriptor lookup, never touch a freed
+ *     file or vnode).  Subsystems above kern (the VFS) register a hook
+ *     for that with kern_reap_register, since kern may not call them by
+ *     name; freed files are kern's own;
  *  3. drains the free lists of every CPU it holds into kmem's depot, then
  *     has kmem return each slab whose blocks are all free, keeping
- *     KMEM_REAP_KEEP empty slabs per size class for the next burst;
+ *     KMEM_REAP_KEEP empty slabs per small size class for the next burst;
  *  4. gives the CPUs back.
  *
- * A CPU that is busy is skipped: its list stays (it is bounded at
- * KMEM_CPU_MAX blocks per class) and the type-stable caches wait for a
- * quieter reap.  One reap runs at a time: a second reaper meanwhile
+ * A CPU that is busy is skipped: its list stays (bounded at KMEM_CPU_MAX
+ * blocks per class) and the type-stable caches wait for a quieter reap.
+ * Nothing in a reap sleeps (hooks use mutex_tryenter; kmem_lock is the
+ * host's), so the reaper's own CPU is never given up while it holds
+ * borrowed ones.  One reap runs at a time: a second reaper meanwhile
  * returns 0 at once (reap_busy).
  */
 #include "kern/kern.h"

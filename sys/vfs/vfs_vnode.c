@@ -132,15 +132,15 @@ vcache_init(void)
 }
 
 /* pith_mem_reap's hook (kern_reap.c): freed vnodes back to kmem when no
- * lookup can be holding a stale hint to one. */
+ * lookup can be holding a stale hint to one.  It must not sleep (the
+ * reaper holds borrowed CPUs): a busy lock means another reap's turn. */
 static void
 vcache_reap(bool quiescent)
 {
 	struct vnode_impl *vi;
 
-	if (!quiescent)
+	if (!quiescent || !mutex_tryenter(&vcache_lock))
 		return;
-	mutex_enter(&vcache_lock);
 	while ((vi = LIST_FIRST(&vcache_freelist)) != NULL) {
 		LIST_REMOVE(vi, vi_doomed);
 		kmem_free(vi, sizeof(*vi));
