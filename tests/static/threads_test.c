@@ -112,6 +112,7 @@ on_usr1(int sig)
 
 static int sig_pipe[2];
 static sem_t sig_ready;
+static volatile int sig_done;
 
 /* Blocks in read (a routed call) until the signal interrupts it. */
 static void *
@@ -124,6 +125,7 @@ waits_for_signal(void *arg)
 	my_id = 100;
 	sem_post(&sig_ready);
 	n = read(sig_pipe[0], &c, 1);
+	sig_done = 1;
 	return (void *)(long)(n < 0 && errno == EINTR && my_sig == 1 &&
 	    my_id == 100 ? 0 : 1);
 }
@@ -197,8 +199,14 @@ test_signal(void)
 	}
 	pthread_create(&t, NULL, waits_for_signal, NULL);
 	sem_wait(&sig_ready);
-	usleep(100000);		/* let it reach the read */
-	pthread_kill(t, SIGUSR1);
+	/* Until it is out of the read: a signal that comes before the read
+	 * starts does not interrupt it. */
+	for (int i = 0; i < 400 && !sig_done; i++) {
+		pthread_kill(t, SIGUSR1);
+		usleep(50000);
+	}
+	if (!sig_done)
+		write(sig_pipe[1], "x", 1);	/* let it go: the check fails */
 	pthread_join(t, &r);
 	check(r == NULL, "a signal on a thread blocked in read: EINTR, "
 	    "its handler saw its own thread-locals");
