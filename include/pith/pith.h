@@ -91,6 +91,14 @@ int pith_proc_release(pid_t pid);
 
 /* Memory the kernel holds from the host right now, in bytes. */
 size_t pith_mem_inuse(void);
+/*
+ * Give the host back what the kernel caches but does not use: free files
+ * and vnodes (only if no other thread is inside the kernel), and every
+ * allocator slab whose blocks are all free but one per size class.
+ * Returns the bytes given back; 0 if another reap is running.  Call it
+ * when idle: it holds virtual CPUs while it runs.
+ */
+size_t pith_mem_reap(void);
 
 #include <pith/pith_sys.h>
 

@@ -196,6 +196,16 @@ curlwp(void)
  * Returns NULL only when memory is exhausted. */
 struct lwp *lwp_current(void);
 
+/*
+ * A subsystem's cache trimmer, run by pith_mem_reap (kern_reap.c) with a
+ * CPU held.  quiescent: the reaper holds every CPU, so no other lwp is in
+ * the kernel and type-stable memory may go back to kmem.  A hook must
+ * not sleep (mutex_tryenter, not mutex_enter): the reaper holds CPUs it
+ * borrowed, which a sleeping lwp would not give back.  Registering the
+ * same function again (a second boot) does nothing.
+ */
+void kern_reap_register(void (*fn)(bool quiescent));
+
 /* Take and release a CPU around kernel work. */
 void cpu_enter(struct lwp *l);
 void cpu_leave(struct lwp *l);

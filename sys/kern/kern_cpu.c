@@ -152,6 +152,26 @@ cpu_leave(struct lwp *l)
 	}
 }
 
+bool
+cpu_borrow(struct cpu_info *ci, struct lwp *l)
+{
+	KASSERT(l->l_cpu != NULL && l->l_cpu != ci);
+	return cpu_try(ci, l);
+}
+
+/* As cpu_leave, for a borrowed CPU: waiters may take it now. */
+void
+cpu_return(struct cpu_info *ci, struct lwp *l)
+{
+	KASSERT(ci->ci_owner == l);
+	__atomic_store_n(&ci->ci_owner, NULL, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&cpu_nwaiters, __ATOMIC_RELAXED)) {
+		hyp_mutex_enter(&cpu_wait_lock);
+		hyp_cond_signal(&cpu_wait_cv);
+		hyp_mutex_exit(&cpu_wait_lock);
+	}
+}
+
 void
 cpu_block(struct lwp *l)
 {

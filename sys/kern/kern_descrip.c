@@ -130,6 +130,7 @@ struct fileslot {
 	struct file fs_file;
 	void *fs_raw;
 	struct fileslot *fs_all;        /* [filecache_lock] every slot */
+	bool fs_reap;                   /* [filecache_lock] on a free list */
 } __attribute__((aligned(64)));
 
 #define FILESLOT_ALLOC (sizeof(struct fileslot) + 48)
@@ -214,6 +215,47 @@ filecache_put(struct file *fp)
 	*list = fp;
 	if (locked)
 		mutex_exit(&filecache_lock);
+}
+
+static inline struct fileslot *
+fileslot_of(struct file *fp)
+{
+	return container_of(fp, struct fileslot, fs_file);
+}
+
+/*
+ * pith_mem_reap, holding every CPU: no lookup can be racing (the files'
+ * type-stability is for lock-free lookups in flight, and none is), so
+ * the free files on every list go back to kmem.  Files on the lists are
+ * marked first, then the list of all slots is swept.  No sleeping on
+ * the lock (the reaper holds borrowed CPUs): if it is busy, next time.
+ */
+void
+filecache_reap(void)
+{
+	struct fileslot *fs, **fsp;
+	struct file *fp;
+
+	if (!mutex_tryenter(&filecache_lock))
+		return;
+	for (unsigned i = 0; i < cpu_count(); i++) {
+		struct cpu_info *ci = cpu_lookup(i);
+
+		for (fp = ci->ci_filefree; fp != NULL; fp = fp->f_data)
+			fileslot_of(fp)->fs_reap = true;
+		ci->ci_filefree = NULL;
+	}
+	for (fp = filecache_free; fp != NULL; fp = fp->f_data)
+		fileslot_of(fp)->fs_reap = true;
+	filecache_free = NULL;
+	for (fsp = &filecache_all; (fs = *fsp) != NULL;) {
+		if (fs->fs_reap) {
+			*fsp = fs->fs_all;
+			kmem_free(fs->fs_raw, FILESLOT_ALLOC);
+		} else
+			fsp = &fs->fs_all;
+	}
+	mutex_exit(&filecache_lock);
 }
 
 /* [I] hyp_membarrier works here, so fd_get_light may skip references. */

@@ -38,6 +38,14 @@ void kmem_init(size_t limit);
 void kmem_fini(void);
 /* Outstanding kernel allocations (for tests): bytes and count. */
 void kmem_stats(int64_t *bytes, int64_t *count);
+/* Move every block on kc's lists to the depot; the caller holds kc's CPU
+ * (or every thread is gone). */
+void kmem_cpu_drain(struct kmem_cpu *kc);
+/* Give slabs whose blocks are all in the depot back to the host, keeping
+ * keep empty ones per class; bytes returned.  Drain the CPUs first. */
+size_t kmem_reap(unsigned keep);
+/* Empty slabs a reap keeps per small size class, for the next burst. */
+#define KMEM_REAP_KEEP 1
 /* CPU i's cache, for cpu_init to hang on its cpu_info. */
 struct kmem_cpu *kmem_cpu_cache(unsigned i);
 
@@ -59,6 +67,12 @@ void cpu_init(unsigned n);
 /* CPU number i (< cpu_count()), for shutdown walks over per-CPU state. */
 struct cpu_info *cpu_lookup(unsigned i);
 void cpu_fini(void);
+/* Hold ci for the reaper l if it is free (false if busy); cpu_return
+ * gives it back.  l holds a CPU of its own meanwhile. */
+bool cpu_borrow(struct cpu_info *ci, struct lwp *l);
+void cpu_return(struct cpu_info *ci, struct lwp *l);
+/* Every freed file back to kmem; the reaper holds every CPU. */
+void filecache_reap(void);
 /* A CPU for a new lwp to try first (spreads lwps over the CPUs). */
 struct cpu_info *cpu_hint(void);
 
@@ -113,6 +127,7 @@ struct pith_kconfig {
 PITH_API long pith_kinit(const struct pith_kconfig *cfg);
 PITH_API void pith_fini(void);
 PITH_API size_t pith_mem_inuse(void);
+PITH_API size_t pith_mem_reap(void);
 PITH_API long pith_kproc_create(unsigned flags);
 PITH_API long pith_kproc_switch(pid_t pid);
 PITH_API long pith_kproc_release(pid_t pid);

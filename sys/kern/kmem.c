@@ -16,11 +16,18 @@
  * CPU is reused by others.  Callers without a CPU (boot, kernel threads
  * between runs, host threads outside a system call) go to the depot.
  *
- * Slabs are never returned to the host before shutdown; kmem_fini frees
- * them all at once.  (So the memory of a large tmpfs file, once freed,
- * stays with the kernel for reuse, up to the memory limit: the price of
- * page allocation without a host call.)  Large blocks go straight to
- * hyp_malloc, each behind a header that links it on a list so that
+ * Slabs go back to the host only when asked: kmem_reap (pith_mem_reap,
+ * which pithd calls after a quiet second) finds the slabs whose every
+ * block is free and returns them, keeping KMEM_REAP_KEEP empty ones per
+ * small class (none of the 2 MiB page slabs) for the next burst; kmem_fini frees them all at shutdown.  A
+ * block does not know its slab (the host aligns to a page at most), so
+ * the reap sorts a class's slabs by address and finds each free block's
+ * by binary search: O(free blocks x log slabs), under kmem_lock, rare.
+ * Blocks on CPU lists are invisible to it: the reaper drains the lists
+ * of the CPUs it holds first (kmem_cpu_drain).  Between reaps the memory
+ * of a large tmpfs file, once freed, stays with the kernel for reuse: the
+ * price of page allocation without a host call.  Large blocks go straight
+ * to hyp_malloc, each behind a header that links it on a list so that
  * shutdown can return them too.
  *
  * Every byte taken from the host counts against kern_cfg.mem_limit
@@ -47,7 +54,11 @@ struct kmem_freeblk {
 struct kmem_slab {
 	struct kmem_slab *ks_next;
 	unsigned ks_class;
+	unsigned ks_nfree;              /* [kmem_lock] reap's count */
 } __attribute__((aligned(16)));
+CTASSERT(sizeof(struct kmem_slab) == 16);
+
+#define KMEM_REAP_DOOMED (~0u)         /* ks_nfree of a slab going back */
 
 /* A large block's header: links it for shutdown. */
 struct kmem_large {
@@ -92,6 +103,7 @@ static struct kmem_freeblk *kmem_depot[KMEM_NCLASSES];
 static char *kmem_carve[KMEM_NCLASSES];
 static char *kmem_carve_end[KMEM_NCLASSES];
 static struct kmem_slab *kmem_slabs;
+static size_t kmem_nslabs[KMEM_NCLASSES];
 #endif
 static struct kmem_large kmem_large_head;
 static int64_t kmem_depot_bytes;        /* in-use stats of CPU-less callers */
@@ -209,6 +221,20 @@ kmem_free(void *p, size_t size)
 	kmem_host_free(h, size + sizeof(*h));
 }
 
+/* Nothing is cached: every block went back to the host when freed. */
+void
+kmem_cpu_drain(struct kmem_cpu *kc)
+{
+	(void)kc;
+}
+
+size_t
+kmem_reap(unsigned keep)
+{
+	(void)keep;
+	return 0;
+}
+
 #else /* !PITH_SAN */
 
 static void *kmem_alloc_slow(unsigned c, size_t size, struct kmem_cpu *kc);
@@ -287,8 +313,10 @@ kmem_slab_grow(unsigned c)
 	if (s == NULL)
 		return false;
 	s->ks_class = c;
+	s->ks_nfree = 0;
 	s->ks_next = kmem_slabs;
 	kmem_slabs = s;
+	kmem_nslabs[c]++;
 	end = (char *)s + ssize - bsize;
 	/*
 	 * Blocks whose size is a multiple of the cache line start on a line,
@@ -427,6 +455,159 @@ kmem_large_free(void *p, size_t size)
 	kmem_host_free(h, size + sizeof(*h));
 }
 
+/* Where a slab of class c puts its first block (see kmem_slab_grow). */
+static size_t
+kmem_slab_first(unsigned c)
+{
+	unsigned bsize = kmem_class_size[c];
+
+	if (bsize == KMEM_PAGE_SIZE)
+		return KMEM_PAGE_SIZE;
+	if (bsize % 64 == 0)
+		return roundup(sizeof(struct kmem_slab), 64);
+	return sizeof(struct kmem_slab);
+}
+
+void
+kmem_cpu_drain(struct kmem_cpu *kc)
+{
+	struct kmem_freeblk *b;
+
+	hyp_mutex_enter(&kmem_lock);
+	for (unsigned c = 0; c < KMEM_NCLASSES; c++) {
+		while ((b = kc->kc_free[c]) != NULL) {
+			kc->kc_free[c] = b->next;
+			b->next = kmem_depot[c];
+			kmem_depot[c] = b;
+		}
+		kc->kc_nfree[c] = 0;
+	}
+	hyp_mutex_exit(&kmem_lock);
+}
+
+/* The slab of v among the n sorted slabs of size ssize, or NULL. */
+static struct kmem_slab *
+kmem_slab_find(struct kmem_slab **v, size_t n, const void *p, size_t ssize)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		char *s = (char *)v[mid];
+
+		if ((const char *)p < s)
+			hi = mid;
+		else if ((const char *)p >= s + ssize)
+			lo = mid + 1;
+		else
+			return v[mid];
+	}
+	return NULL;
+}
+
+/* Shell sort by address: no libc, and n is the slabs of one class. */
+static void
+kmem_slab_sort(struct kmem_slab **v, size_t n)
+{
+	for (size_t gap = n / 2; gap > 0; gap /= 2)
+		for (size_t i = gap; i < n; i++) {
+			struct kmem_slab *x = v[i];
+			size_t j = i;
+
+			for (; j >= gap && v[j - gap] > x; j -= gap)
+				v[j] = v[j - gap];
+			v[j] = x;
+		}
+}
+
+/*
+ * Return class c's empty slabs beyond keep; bytes returned.  kmem_lock
+ * held.  The scratch array is the host's, outside the limit: a reap must
+ * work when the kernel is at its limit, which is when it matters most.
+ */
+static size_t
+kmem_reap_class(unsigned c, unsigned keep)
+{
+	size_t ssize = kmem_slab_size(c), n = kmem_nslabs[c], i = 0, freed = 0;
+	size_t nblocks = (ssize - kmem_slab_first(c)) / kmem_class_size[c];
+	struct kmem_slab **v, *s, **sp;
+	struct kmem_freeblk *b, **bp;
+	unsigned kept = 0;
+	void *mem;
+
+	/* A 2 MiB page slab is no small reserve: the next burst pays one
+	 * host allocation for it instead. */
+	if (kmem_class_size[c] == KMEM_PAGE_SIZE)
+		keep = 0;
+	if (n == 0 || hyp_malloc(n * sizeof(*v), 0, &mem) != 0)
+		return 0;
+	v = mem;
+	for (s = kmem_slabs; s != NULL; s = s->ks_next)
+		if (s->ks_class == c) {
+			KASSERT(i < n);
+			s->ks_nfree = 0;
+			v[i++] = s;
+		}
+	KASSERT(i == n);
+	kmem_slab_sort(v, n);
+	for (b = kmem_depot[c]; b != NULL; b = b->next) {
+		s = kmem_slab_find(v, n, b, ssize);
+		KASSERT(s != NULL);
+		s->ks_nfree++;
+	}
+	/* The newest slab's uncarved tail is free too. */
+	if (kmem_carve_end[c] > kmem_carve[c]) {
+		s = kmem_slab_find(v, n, kmem_carve[c], ssize);
+		KASSERT(s != NULL);
+		s->ks_nfree += (unsigned)((size_t)(kmem_carve_end[c] -
+		    kmem_carve[c]) / kmem_class_size[c]);
+	}
+	for (i = 0; i < n; i++) {
+		KASSERT(v[i]->ks_nfree <= nblocks);
+		if (v[i]->ks_nfree != nblocks)
+			continue;
+		if (kept < keep)
+			kept++;
+		else
+			v[i]->ks_nfree = KMEM_REAP_DOOMED;
+	}
+	/* Unthread the doomed slabs' blocks from the depot... */
+	for (bp = &kmem_depot[c]; (b = *bp) != NULL;) {
+		if (kmem_slab_find(v, n, b, ssize)->ks_nfree ==
+		    KMEM_REAP_DOOMED)
+			*bp = b->next;
+		else
+			bp = &b->next;
+	}
+	if (kmem_carve_end[c] > kmem_carve[c] && kmem_slab_find(v, n,
+	    kmem_carve[c], ssize)->ks_nfree == KMEM_REAP_DOOMED)
+		kmem_carve[c] = kmem_carve_end[c] = NULL;
+	/* ...and give them back. */
+	for (sp = &kmem_slabs; (s = *sp) != NULL;) {
+		if (s->ks_class == c && s->ks_nfree == KMEM_REAP_DOOMED) {
+			*sp = s->ks_next;
+			kmem_nslabs[c]--;
+			kmem_host_free(s, ssize);
+			freed += ssize;
+		} else
+			sp = &s->ks_next;
+	}
+	hyp_free(mem, n * sizeof(*v));
+	return freed;
+}
+
+size_t
+kmem_reap(unsigned keep)
+{
+	size_t freed = 0;
+
+	hyp_mutex_enter(&kmem_lock);
+	for (unsigned c = 0; c < KMEM_NCLASSES; c++)
+		freed += kmem_reap_class(c, keep);
+	hyp_mutex_exit(&kmem_lock);
+	return freed;
+}
+
 #endif /* PITH_SAN */
 
 void *
@@ -511,6 +692,7 @@ kmem_fini(void)
 	memset(kmem_depot, 0, sizeof(kmem_depot));
 	memset(kmem_carve, 0, sizeof(kmem_carve));
 	memset(kmem_carve_end, 0, sizeof(kmem_carve_end));
+	memset(kmem_nslabs, 0, sizeof(kmem_nslabs));
 #endif
 	memset(kmem_cpus, 0, sizeof(kmem_cpus));
 	kmem_depot_bytes = 0;

@@ -50,6 +50,10 @@
  *    check and the reference is dropped again.
  * A loader whose load fails waits for such a transient reference to go
  * before it frees the placeholder.
+ *
+ * The free list goes back to kmem only at shutdown and in vcache_reap,
+ * the hook pith_mem_reap runs, and there only when the reaper holds every
+ * virtual CPU: hint lookups run on a CPU, so none is in flight then.
  */
 #include "vfs/vfs_impl.h"
 
@@ -90,6 +94,7 @@ static struct vdoomhead vcache_freelist;        /* [C] */
 #define VCACHE_MINSIZE 1024
 static void vcache_sweep(struct vdoomhead *doomed);
 static void vnode_reclaim_list(struct vdoomhead *doomed);
+static void vcache_reap(bool quiescent);
 
 static inline struct vnode_impl *
 VI(struct vnode *vp)
@@ -123,6 +128,24 @@ vcache_init(void)
 	vcache_n = 0;
 	LIST_INIT(&vcache_freelist);
 	vcache_maxvnodes = MAX((size_t)VCACHE_MINVNODES, kern_cfg.mem_limit / 2048);
+	kern_reap_register(vcache_reap);
+}
+
+/* pith_mem_reap's hook (kern_reap.c): freed vnodes back to kmem when no
+ * lookup can be holding a stale hint to one.  It must not sleep (the
+ * reaper holds borrowed CPUs): a busy lock means another reap's turn. */
+static void
+vcache_reap(bool quiescent)
+{
+	struct vnode_impl *vi;
+
+	if (!quiescent || !mutex_tryenter(&vcache_lock))
+		return;
+	while ((vi = LIST_FIRST(&vcache_freelist)) != NULL) {
+		LIST_REMOVE(vi, vi_doomed);
+		kmem_free(vi, sizeof(*vi));
+	}
+	mutex_exit(&vcache_lock);
 }
 
 void

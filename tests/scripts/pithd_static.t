@@ -2,7 +2,9 @@
 # Static binaries under `pith exec`: pithload runs them with Linux's
 # syscall user dispatch, so their system calls follow the shim's rule
 # without a libc to interpose.  A musl program (tests/static/static_test.c)
-# checks its own calls; Debian's busybox-static runs ls, cat, cp, tar,
+# checks its own calls, tests/static/threads_test.c threads (built with musl
+# and, where libc.a is installed, glibc: eight threads, a robust mutex, a
+# signal on a blocked thread, fork); Debian's busybox-static runs ls, cat, cp, tar,
 # sha256sum and sh (fork, exec, redirections).  Skips without musl-gcc,
 # a static busybox, or a kernel with syscall user dispatch.
 BUILD=${BUILD:-build}
@@ -31,6 +33,10 @@ if ! musl-gcc -static -O2 -o "$W/st" tests/static/static_test.c; then
 	echo "1..0 # SKIP musl-gcc cannot build a static program"
 	exit 0
 fi
+musl-gcc -static -O2 -o "$W/tm" tests/static/threads_test.c -lpthread ||
+	rm -f "$W/tm"
+gcc -static -O2 -o "$W/tg" tests/static/threads_test.c -lpthread 2>/dev/null ||
+	rm -f "$W/tg"
 # The kernel must have syscall user dispatch (x86-64 Linux 5.11+).
 if ! "$LOAD" $BB true 2>/dev/null; then
 	echo "1..0 # SKIP pithload cannot run a static program here"
@@ -55,6 +61,18 @@ out() {
 
 timeout 60 "$PITH" exec -- mkdir /pith/s
 client "musl" timeout 60 "$PITH" exec -- "$W/st" /pith/s
+for v in tm:musl tg:glibc; do
+	timeout 60 "$PITH" exec -- mkdir /pith/${v%:*}
+	if [ -x "$W/${v%:*}" ]; then
+		# A hang (a thread never released) shows as the exit status.
+		timeout 60 "$PITH" exec -- "$W/${v%:*}" /pith/${v%:*} >"$W/out" 2>&1
+		rc=$?
+		client "threads, ${v#*:}" cat "$W/out"
+		check "threads, ${v#*:}: exit 0" test $rc = 0
+	else
+		ok "threads, ${v#*:} # SKIP cannot link it statically"
+	fi
+done
 check "exit status passes through" bash -c \
 	"'$PITH' exec -- $BB sh -c 'exit 7'; [ \$? = 7 ]"
 out "busybox sh: echo > file; cat" "hi" $BB sh -c 'echo hi > /pith/f; cat /pith/f'

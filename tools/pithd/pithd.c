@@ -13,6 +13,9 @@
  * a signalfd (SIGTERM, SIGINT: shut down; SIGUSR1: a status line on
  * stderr) and every client socket, the latter only to learn of hang-ups
  * while a client's thread is busy inside the kernel (conn_hangup).
+ * When no client has come or gone for a second (PITHD_QUIET_NS), it
+ * calls pith_mem_reap once, so that the memory of a burst of clients goes
+ * back to the host instead of staying cached in the kernel.
  * Shutdown: stop accepting, remove the socket, hang up on every client,
  * sync, unmount the images, pith_fini, exit 0.
  */
@@ -23,9 +26,11 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -38,6 +43,7 @@
 #include "pithd.h"
 
 #define PITHD_MAXIMAGES 16
+#define PITHD_QUIET_NS 1000000000ll	/* no client came or went: reap */
 #define PITHD_LISTEN_ID 0		/* epoll cookies; clients start at 1 */
 #define PITHD_SIGNAL_ID UINT64_MAX
 
@@ -415,11 +421,22 @@ daemonize(void)
 	return p[1];
 }
 
+static long long
+pithd_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000000ll + ts.tv_nsec;
+}
+
 static void
 serve(int lfd, int sfd)
 {
 	struct epoll_event ev, evs[32];
 	struct signalfd_siginfo si;
+	long long last = pithd_now();
+	bool dirty = false;		/* clients came or went since a reap */
 	int n, fd;
 
 	for (;;) {
@@ -428,6 +445,10 @@ serve(int lfd, int sfd)
 		conn_reap_tokens();
 		if (n < 0 && errno != EINTR)
 			die("epoll_wait: %s", strerror(errno));
+		if (dirty && pithd_now() - last >= PITHD_QUIET_NS) {
+			pith_mem_reap();
+			dirty = false;
+		}
 		for (int i = 0; i < n; i++) {
 			ev = evs[i];
 			if (ev.data.u64 == PITHD_SIGNAL_ID) {
@@ -441,6 +462,8 @@ serve(int lfd, int sfd)
 				}
 				return;
 			}
+			last = pithd_now();
+			dirty = true;
 			if (ev.data.u64 != PITHD_LISTEN_ID) {
 				conn_hangup(ev.data.u64);
 				continue;

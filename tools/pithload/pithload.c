@@ -22,14 +22,29 @@
  * the handler swaps ours in while it runs libc code and the program's
  * back before returning; ARCH_SET_FS itself is only recorded.  It gets
  * no share of our heap: brk is emulated in a region reserved after its
- * image.  Its signal handlers get libc's sigreturn trampoline (inside the
- * allowed region) as restorer, and SIGSYS stays ours: sigaction on it is
+ * image.  Its signal handlers run through sud_progsig, which puts the
+ * program's thread pointer back for them (a signal may land while the
+ * handler runs libc with ours), with libc's sigreturn trampoline (inside
+ * the allowed region) as restorer; SIGSYS stays ours: sigaction on it is
  * refused and masks lose it.  fork goes through libc's fork, so the
  * client library's atfork handlers give the child its copy of the kernel
- * process (dispatch is not inherited: the child switches it on again); execve goes through the shim's (the kernel process is kept)
- * and a static target is started through pithload again.  Threads
- * (clone with CLONE_VM) are refused with ENOSYS: one thread pointer is
- * swapped, not one per thread.
+ * process (dispatch is not inherited: the child switches it on again);
+ * execve goes through the shim's (the kernel process is kept) and a
+ * static target is started through pithload again.
+ *
+ * Threads.  Each thread of the program is one of our own pthreads, so
+ * that libc and the shim have a thread pointer of theirs to run on in the
+ * handler.  Its per-thread record (struct sud_thread: both thread
+ * pointers, the emulated set_tid_address and robust list, the program's
+ * sigaltstack, the way back for exit) is reached through the GS base,
+ * which neither musl nor glibc use on x86-64.  clone with CLONE_THREAD
+ * starts the pthread, which switches dispatch on for itself and jumps to
+ * the instruction after the program's syscall with the caller's registers
+ * (rax 0, the new stack and TLS).  The handler runs on a per-thread
+ * alternate stack of ours, because a thread may unmap its own stack and
+ * then exit (musl does): exit longjmps back to the pthread's own stack,
+ * which then clears and wakes the child-tid word, releases the program's
+ * robust futexes, and returns to libc.
  *
  * This file is built without the stack protector: the handler starts
  * with the program's thread pointer, where the canary is not ours.
@@ -41,6 +56,8 @@
 #include <link.h>
 #include <sched.h>
 #include <signal.h>
+#include <pthread.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -48,7 +65,9 @@
 #include <string.h>
 #include <ucontext.h>
 #include <unistd.h>
+#include <asm/hwcap2.h>
 #include <asm/prctl.h>
+#include <linux/futex.h>
 #include <sys/auxv.h>
 #include <sys/random.h>
 #include <sys/mman.h>
@@ -64,6 +83,13 @@
 #define PR_SET_SYSCALL_USER_DISPATCH	59
 #define PR_SYS_DISPATCH_ON		1
 #endif
+#ifndef PR_SYS_DISPATCH_OFF
+#define PR_SYS_DISPATCH_OFF		0
+#endif
+#ifndef SS_AUTODISARM
+#define SS_AUTODISARM	(1u << 31)
+#endif
+#define SUD_MINSIGSTKSZ	2048		/* the kernel's floor on x86-64 */
 #ifndef SA_RESTORER
 #define SA_RESTORER	0x04000000
 #endif
@@ -74,8 +100,24 @@
 #define LOAD_STACK	(8ul << 20)
 #define LOAD_BRKMAX	(1ul << 30)	/* brk room reserved after the image */
 #define LOAD_PIEBASE	0x200000000ul	/* where a static-pie goes */
+#define SUD_ALTSTACK	(256ul << 10)	/* the handler's stack, per thread */
+#define SUD_THRSTACK	(128ul << 10)	/* a thread's own (start and exit) */
 
-static unsigned long load_fs;		/* our thread pointer */
+/*
+ * One thread of the program.  Reached through the GS base; written only
+ * by its own thread, except the record's birth (sud_thread_main).
+ */
+struct sud_thread {
+	unsigned long our_fs;		/* our (libc's) thread pointer */
+	unsigned long prog_fs;		/* the program's (ARCH_SET_FS) */
+	int *clear_tid;			/* set_tid_address, CLONE_CHILD_CLEARTID */
+	void *robust;			/* set_robust_list's head */
+	stack_t prog_ss;		/* the program's sigaltstack, recorded */
+	int is_main;			/* no pthread of ours to go back to */
+	sigjmp_buf exit_jb;		/* exit: back to sud_thread_main */
+};
+
+static int sud_fsgsbase;		/* rdfsbase & co. allowed in ring 3 */
 static void *load_restorer;		/* libc's rt_sigreturn trampoline */
 static unsigned long brk_start, brk_cur, brk_mapped;
 static unsigned long sud_lo, sud_len;	/* the allowed region */
@@ -95,6 +137,92 @@ die(const char *fmt, ...)
 	exit(127);
 }
 
+/* --- thread pointers ---------------------------------------------------- */
+
+/*
+ * The FS and GS bases, by instruction when the kernel allows it (5.9+),
+ * else by arch_prctl through libc's syscall(), which touches errno only
+ * on failure and these do not fail: both run on either thread pointer.
+ */
+static unsigned long
+fs_get(void)
+{
+	unsigned long v = 0;
+
+	if (sud_fsgsbase)
+		__asm__ volatile("rdfsbase %0" : "=r"(v));
+	else
+		syscall(SYS_arch_prctl, ARCH_GET_FS, &v);
+	return v;
+}
+
+static void
+fs_set(unsigned long v)
+{
+	if (sud_fsgsbase)
+		__asm__ volatile("wrfsbase %0" : : "r"(v) : "memory");
+	else
+		syscall(SYS_arch_prctl, ARCH_SET_FS, v);
+}
+
+static struct sud_thread *
+gs_get(void)
+{
+	unsigned long v = 0;
+
+	if (sud_fsgsbase)
+		__asm__ volatile("rdgsbase %0" : "=r"(v));
+	else
+		syscall(SYS_arch_prctl, ARCH_GET_GS, &v);
+	return (struct sud_thread *)v;
+}
+
+static void
+gs_set(struct sud_thread *t)
+{
+	syscall(SYS_arch_prctl, ARCH_SET_GS, (unsigned long)t);
+}
+
+/*
+ * A thread's record and the handler's alternate stack, in one mapping
+ * (record first).  Returns NULL with errno set.
+ */
+static struct sud_thread *
+thread_new(void)
+{
+	struct sud_thread *t;
+	stack_t ss;
+	size_t rec = (sizeof(*t) + 4095) & ~4095ul;
+
+	t = mmap(NULL, rec + SUD_ALTSTACK, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (t == MAP_FAILED)
+		return NULL;
+	ss.ss_sp = (char *)t + rec;
+	ss.ss_size = SUD_ALTSTACK;
+	ss.ss_flags = 0;
+	if (sigaltstack(&ss, NULL) < 0) {
+		munmap(t, rec + SUD_ALTSTACK);
+		return NULL;
+	}
+	t->our_fs = fs_get();
+	t->prog_fs = t->our_fs;
+	t->prog_ss.ss_flags = SS_DISABLE;
+	gs_set(t);
+	return t;
+}
+
+/* Undo thread_new; the caller is off the alternate stack. */
+static void
+thread_free(struct sud_thread *t)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+
+	sigaltstack(&ss, NULL);
+	gs_set(NULL);
+	munmap(t, ((sizeof(*t) + 4095) & ~4095ul) + SUD_ALTSTACK);
+}
+
 /* A libc result as the system call's: value or -errno. */
 static long
 ret(long r)
@@ -112,20 +240,79 @@ struct ksigaction {
 	unsigned long mask;
 };
 
+/*
+ * The program's handlers, by signal: the kernel holds sud_progsig for
+ * each.  Written by sigaction before the kernel's entry changes, read by
+ * sud_progsig (a handler changed while its signal is being delivered may
+ * run either version, as on Linux).
+ */
+static struct {
+	void *handler;
+	unsigned long flags;
+} sud_sigs[65];
+
+/*
+ * Every handler of the program runs through here: with the program's
+ * thread pointer, whichever was in place when the signal came (it may
+ * interrupt the SIGSYS handler while libc runs on ours), and that one
+ * back after.  SIGSYS is never blocked while it runs (the SIGSYS handler
+ * is SA_NODEFER, masks lose it), so its system calls trap as usual.
+ */
+static void
+sud_progsig(int sig, siginfo_t *si, void *uc)
+{
+	void (*h)(int, siginfo_t *, void *) = sud_sigs[sig].handler;
+	struct sud_thread *t = gs_get();
+	unsigned long fs = 0;
+
+	if (t != NULL) {
+		fs = fs_get();
+		fs_set(t->prog_fs);
+	}
+	h(sig, si, uc);
+	if (t != NULL)
+		fs_set(fs);
+}
+
 static long
 sud_sigaction(long sig, const struct ksigaction *act, struct ksigaction *oact,
     long size)
 {
-	struct ksigaction k;
+	struct ksigaction k, old;
+	void *ph = NULL;
+	unsigned long pf = 0;
 
 	if (sig == SIGSYS && act != NULL)
 		return -EINVAL;		/* ours */
-	if (act == NULL)
-		return ret(syscall(SYS_rt_sigaction, sig, NULL, oact, size));
-	k = *act;
-	k.flags |= SA_RESTORER;
-	k.restorer = load_restorer;
-	return ret(syscall(SYS_rt_sigaction, sig, &k, oact, size));
+	if (sig < 1 || sig > 64 || size != 8)
+		return ret(syscall(SYS_rt_sigaction, sig, act, oact, size));
+	ph = sud_sigs[sig].handler;
+	pf = sud_sigs[sig].flags;
+	if (act != NULL) {
+		k = *act;
+		if (k.handler != SIG_DFL && k.handler != SIG_IGN) {
+			sud_sigs[sig].handler = k.handler;
+			sud_sigs[sig].flags = k.flags;
+			k.handler = (void *)sud_progsig;
+			k.flags |= SA_SIGINFO;
+		}
+		k.flags |= SA_RESTORER;
+		k.restorer = load_restorer;
+		k.mask &= ~(1ul << (SIGSYS - 1));
+	}
+	if (syscall(SYS_rt_sigaction, sig, act != NULL ? &k : NULL, &old,
+	    size) < 0) {
+		sud_sigs[sig].handler = ph;
+		sud_sigs[sig].flags = pf;
+		return -(long)errno;
+	}
+	if (old.handler == (void *)sud_progsig) {
+		old.handler = ph;
+		old.flags = pf | SA_RESTORER;
+	}
+	if (oact != NULL)
+		*oact = old;
+	return 0;
 }
 
 static long
@@ -159,26 +346,315 @@ sud_brk(unsigned long want)
 	return (long)brk_cur;
 }
 
-/* fork, vfork, and clone without shared memory: libc's fork. */
+/* --- clone, fork, exit ------------------------------------------------- */
+
+/* clone's and clone3's arguments, in one form. */
+struct sud_clone {
+	unsigned long flags;
+	unsigned long stack;		/* the new stack pointer, or 0 */
+	int *ptid, *ctid;
+	unsigned long tls;
+	unsigned long exit_signal;
+};
+
+/* What a new thread needs of its parent, on the parent's stack until
+ * the child has copied it and published its tid (or -errno). */
+struct sud_start {
+	greg_t regs[NGREG];		/* the program's, at the clone */
+	sigset_t mask;			/* and its signal mask */
+	struct sud_clone c;
+	unsigned long fs;		/* the program's thread pointer */
+	int tid;			/* futex: 0 until the child answers */
+};
+
+/* Load every register from regs and continue at regs[REG_RIP], as the
+ * clone system call returns in a new thread.  rcx and r11 are the ones
+ * the syscall instruction clobbers (rip and rflags); r11 is the base. */
+void sud_jump(const greg_t *regs) __attribute__((noreturn));
+__asm__(
+    ".text\n"
+    ".type sud_jump, @function\n"
+    "sud_jump:\n\t"
+    "mov %rdi, %r11\n\t"
+    "mov 0(%r11), %r8\n\t"
+    "mov 8(%r11), %r9\n\t"
+    "mov 16(%r11), %r10\n\t"
+    "mov 32(%r11), %r12\n\t"
+    "mov 40(%r11), %r13\n\t"
+    "mov 48(%r11), %r14\n\t"
+    "mov 56(%r11), %r15\n\t"
+    "mov 64(%r11), %rdi\n\t"
+    "mov 72(%r11), %rsi\n\t"
+    "mov 80(%r11), %rbp\n\t"
+    "mov 88(%r11), %rbx\n\t"
+    "mov 96(%r11), %rdx\n\t"
+    "mov 104(%r11), %rax\n\t"
+    "mov 120(%r11), %rsp\n\t"
+    "mov 128(%r11), %rcx\n\t"
+    "mov 24(%r11), %r11\n\t"
+    "jmp *%rcx\n\t"
+    ".size sud_jump, .-sud_jump\n");
+_Static_assert(REG_R8 == 0 && REG_R11 == 3 && REG_RAX == 13 &&
+    REG_RSP == 15 && REG_RIP == 16, "greg_t order");
+
+/* Give up robust futexes tid still holds, as the kernel does for a
+ * thread that exits (Documentation/locking/robust-futex-ABI). */
+struct sud_robust {
+	struct sud_robust *next;
+};
+struct sud_robust_head {
+	struct sud_robust list;
+	long futex_offset;
+	struct sud_robust *pending;
+};
+
+static void
+robust_release(uint32_t *f, uint32_t tid)
+{
+	uint32_t v = __atomic_load_n(f, __ATOMIC_RELAXED);
+
+	do {
+		if ((v & FUTEX_TID_MASK) != tid)
+			return;
+	} while (!__atomic_compare_exchange_n(f, &v, (v & FUTEX_WAITERS) |
+	    FUTEX_OWNER_DIED, 0, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+	if (v & FUTEX_WAITERS)
+		syscall(SYS_futex, f, FUTEX_WAKE, 1, NULL, NULL, 0);
+}
+
+/* The end of a thread of the program: what the kernel would do at exit. */
+static void
+thread_exit(struct sud_thread *t)
+{
+	struct sud_robust_head *h = t->robust;
+	struct sud_robust *e, *next;
+	uint32_t tid = (uint32_t)gettid();
+	int n = 0;
+
+	if (h != NULL) {
+		/* Bit 0 of an entry marks a PI futex; the list is the
+		 * program's, bounded as the kernel bounds it. */
+		for (e = h->list.next; e != &h->list && e != NULL &&
+		    n < 2048; e = next, n++) {
+			next = (struct sud_robust *)((unsigned long)e->next &
+			    ~1ul);
+			e = (struct sud_robust *)((unsigned long)e & ~1ul);
+			if (e != h->pending)
+				robust_release((uint32_t *)((char *)e +
+				    h->futex_offset), tid);
+		}
+		if (h->pending != NULL)
+			robust_release((uint32_t *)((char *)((unsigned long)
+			    h->pending & ~1ul) + h->futex_offset), tid);
+	}
+	if (t->clear_tid != NULL) {
+		__atomic_store_n(t->clear_tid, 0, __ATOMIC_SEQ_CST);
+		syscall(SYS_futex, t->clear_tid, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
+/* exit (of one thread): a thread of ours goes back to its start; the
+ * main one ends its host thread (the process lives on if others do). */
+static void __attribute__((noreturn))
+sud_exit(struct sud_thread *t, int code)
+{
+	if (!t->is_main)
+		siglongjmp(t->exit_jb, 1);
+	thread_exit(t);
+	for (;;)
+		syscall(SYS_exit, code);
+}
+
+/*
+ * A new thread of the program: the pthread that carries it.  Copies what
+ * it needs from the parent's sud_start, answers with its tid, and jumps
+ * into the program; its exit comes back here through exit_jb.
+ */
+static void *
+sud_thread_main(void *arg)
+{
+	struct sud_start *st = arg;
+	struct sud_thread *t;
+	greg_t regs[NGREG];
+	sigset_t mask;
+	int tid = (int)gettid();
+
+	t = thread_new();
+	if (t == NULL || prctl(PR_SET_SYSCALL_USER_DISPATCH,
+	    PR_SYS_DISPATCH_ON, sud_lo, sud_len, 0) < 0) {
+		tid = -(errno != 0 ? errno : ENOMEM);
+		if (t != NULL)
+			thread_free(t);
+		t = NULL;
+		goto answer;
+	}
+	t->prog_fs = (st->c.flags & CLONE_SETTLS) ? st->c.tls : st->fs;
+	if (st->c.flags & CLONE_CHILD_CLEARTID)
+		t->clear_tid = st->c.ctid;
+	if (st->c.flags & CLONE_PARENT_SETTID)
+		*st->c.ptid = tid;
+	if (st->c.flags & CLONE_CHILD_SETTID)
+		*st->c.ctid = tid;
+	memcpy(regs, st->regs, sizeof(regs));
+	regs[REG_RAX] = 0;
+	regs[REG_R11] = regs[REG_EFL];
+	if (st->c.stack != 0)
+		regs[REG_RSP] = (greg_t)st->c.stack;
+	mask = st->mask;
+	sigdelset(&mask, SIGSYS);
+answer:
+	/* st is gone once the parent sees the answer. */
+	__atomic_store_n(&st->tid, tid, __ATOMIC_SEQ_CST);
+	syscall(SYS_futex, &st->tid, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	if (t == NULL)
+		return NULL;
+	if (sigsetjmp(t->exit_jb, 1) == 0) {
+		/* From here on the thread pointer is the program's: libc
+		 * only through syscall(), which leaves errno alone. */
+		fs_set(t->prog_fs);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &mask, NULL, 8);
+		sud_jump(regs);
+	}
+	/* exit: on our own stack again, with our thread pointer. */
+	prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_OFF, 0, 0, 0);
+	thread_exit(t);
+	thread_free(t);
+	return NULL;
+}
+
+/* clone with CLONE_THREAD: a pthread of ours carries the new thread. */
 static long
-sud_fork(unsigned long flags, int *ctid)
+sud_thread(const struct sud_clone *c, ucontext_t *uc, unsigned long fs)
+{
+	struct sud_start st;
+	pthread_attr_t attr;
+	pthread_t pt;
+	sigset_t all, old;
+	int e, tid;
+
+	if ((c->flags & (CLONE_VM | CLONE_SIGHAND)) !=
+	    (CLONE_VM | CLONE_SIGHAND))
+		return -EINVAL;
+	memcpy(st.regs, uc->uc_mcontext.gregs, sizeof(st.regs));
+	memcpy(&st.mask, &uc->uc_sigmask, sizeof(st.mask));
+	st.c = *c;
+	st.fs = fs;
+	st.tid = 0;
+	/* The pthread starts with every signal blocked: none may reach it
+	 * before it has a record and the program's mask. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, SUD_THRSTACK);
+	e = pthread_create(&pt, &attr, sud_thread_main, &st);
+	pthread_attr_destroy(&attr);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (e != 0)
+		return -e;
+	while ((tid = __atomic_load_n(&st.tid, __ATOMIC_SEQ_CST)) == 0)
+		syscall(SYS_futex, &st.tid, FUTEX_WAIT_PRIVATE, 0, NULL,
+		    NULL, 0);
+	return tid;
+}
+
+/*
+ * fork, vfork, and clone without CLONE_THREAD: libc's fork, so that the
+ * child gets its copy of the kernel process.  CLONE_VM|CLONE_VFORK (how
+ * musl and glibc spawn) gets a copy of memory too, which a child that
+ * only execs or exits cannot tell; a vfork child writing its parent's
+ * memory would be.  The parent does not wait for the exec.
+ */
+static long
+sud_fork(const struct sud_clone *c, ucontext_t *uc, unsigned long *fsp,
+    struct sud_thread *t)
 {
 	pid_t pid;
 
-	if (flags & (CLONE_VM | CLONE_THREAD | CLONE_SETTLS))
+	if (c->exit_signal != SIGCHLD ||
+	    ((c->flags & CLONE_VM) && !(c->flags & CLONE_VFORK)) ||
+	    (c->flags & (CLONE_SIGHAND | CLONE_PIDFD | CLONE_PARENT |
+	    CLONE_NEWNS | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)))
 		return -ENOSYS;
 	pid = fork();
+	if (pid < 0)
+		return -(long)errno;
+	if (pid > 0) {
+		if (c->flags & CLONE_PARENT_SETTID)
+			*c->ptid = pid;
+		return pid;
+	}
 	/* Dispatch is not inherited: the child turns it on again. */
-	if (pid == 0 && prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, PR_SYS_DISPATCH_ON,
 	    sud_lo, sud_len, 0) < 0)
 		_exit(127);
-	if (pid == 0 && ctid != NULL) {
-		if (flags & CLONE_CHILD_SETTID)
-			*ctid = (int)syscall(SYS_gettid);
-		if (flags & CLONE_CHILD_CLEARTID)
-			syscall(SYS_set_tid_address, ctid);
-	}
-	return ret(pid);
+	pid = (pid_t)gettid();
+	if (c->flags & CLONE_PARENT_SETTID)
+		*c->ptid = pid;
+	if (c->flags & CLONE_CHILD_SETTID)
+		*c->ctid = pid;
+	if (c->flags & CLONE_CHILD_CLEARTID)
+		t->clear_tid = c->ctid;
+	if (c->flags & CLONE_SETTLS)
+		*fsp = t->prog_fs = c->tls;
+	if (c->stack != 0)
+		uc->uc_mcontext.gregs[REG_RSP] = (greg_t)c->stack;
+	return 0;
+}
+
+/* clone and clone3, by what they make. */
+static long
+sud_clone(const struct sud_clone *c, ucontext_t *uc, unsigned long *fsp,
+    struct sud_thread *t)
+{
+	if (c->flags & CLONE_THREAD)
+		return sud_thread(c, uc, *fsp);
+	return sud_fork(c, uc, fsp, t);
+}
+
+/* The kernel's struct clone_args, as far as we read it. */
+struct sud_clone_args {
+	uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+	    stack_size, tls, set_tid, set_tid_size, cgroup;
+};
+
+static long
+sud_clone3(const struct sud_clone_args *ca, size_t size, ucontext_t *uc,
+    unsigned long *fsp, struct sud_thread *t)
+{
+	struct sud_clone c;
+
+	if (ca == NULL || size < 64)
+		return -EINVAL;
+	/* set_tid and cgroup placement are not ours to give: libc falls
+	 * back to clone on ENOSYS. */
+	if (size > 64 && (ca->set_tid != 0 || ca->set_tid_size != 0 ||
+	    (size >= 88 && ca->cgroup != 0)))
+		return -ENOSYS;
+	c.flags = ca->flags;
+	c.stack = ca->stack != 0 ? ca->stack + ca->stack_size : 0;
+	c.ptid = (int *)ca->parent_tid;
+	c.ctid = (int *)ca->child_tid;
+	c.tls = ca->tls;
+	c.exit_signal = ca->exit_signal;
+	return sud_clone(&c, uc, fsp, t);
+}
+
+/* sigaltstack: the program's is recorded, not installed: the handler
+ * needs ours (see the top), and the program's handlers run there too. */
+static long
+sud_sigaltstack(struct sud_thread *t, const stack_t *ss, stack_t *old)
+{
+	if (old != NULL)
+		*old = t->prog_ss;
+	if (ss == NULL)
+		return 0;
+	if ((unsigned)ss->ss_flags & ~(SS_DISABLE | SS_AUTODISARM))
+		return -EINVAL;
+	if (!(ss->ss_flags & SS_DISABLE) && ss->ss_size < SUD_MINSIGSTKSZ)
+		return -ENOMEM;
+	t->prog_ss = *ss;
+	return 0;
 }
 
 /* Whether path is a static ELF executable (no PT_INTERP). */
@@ -273,18 +749,23 @@ sud_getcwd(char *buf, size_t size)
  * meaning (so the shim routes it), or straight to the host.
  */
 static long
-sud_call(long nr, const long a[6], unsigned long *fsp)
+sud_call(long nr, const long a[6], unsigned long *fsp, ucontext_t *uc,
+    struct sud_thread *t)
 {
+	struct sud_clone c;
+
 	switch (nr) {
 	case SYS_arch_prctl:
 		if (a[0] == ARCH_SET_FS) {
-			*fsp = (unsigned long)a[1];
+			*fsp = t->prog_fs = (unsigned long)a[1];
 			return 0;
 		}
 		if (a[0] == ARCH_GET_FS) {
 			*(unsigned long *)P(1) = *fsp;
 			return 0;
 		}
+		if (a[0] == ARCH_SET_GS || a[0] == ARCH_GET_GS)
+			return -EPERM;	/* ours: the thread's record */
 		break;
 	case SYS_brk:
 		return sud_brk((unsigned long)a[0]);
@@ -292,15 +773,39 @@ sud_call(long nr, const long a[6], unsigned long *fsp)
 		return sud_sigaction(a[0], P(1), P(2), a[3]);
 	case SYS_rt_sigprocmask:
 		return sud_sigprocmask(a[0], P(1), P(2), a[3]);
+	case SYS_sigaltstack:
+		return sud_sigaltstack(t, P(0), P(1));
 	case SYS_fork:
 	case SYS_vfork:
-		return sud_fork(0, NULL);
+		memset(&c, 0, sizeof(c));
+		c.exit_signal = SIGCHLD;
+		return sud_clone(&c, uc, fsp, t);
 	case SYS_clone:
-		if ((a[0] & 0xff) != SIGCHLD)
-			return -ENOSYS;
-		return sud_fork((unsigned long)a[0], P(3));
+		c.flags = (unsigned long)a[0] & ~0xfful;
+		c.exit_signal = (unsigned long)a[0] & 0xff;
+		c.stack = (unsigned long)a[1];
+		c.ptid = P(2);
+		c.ctid = P(3);
+		c.tls = (unsigned long)a[4];
+		return sud_clone(&c, uc, fsp, t);
 	case SYS_clone3:
-		return -ENOSYS;		/* libc falls back to clone */
+		return sud_clone3(P(0), (size_t)a[1], uc, fsp, t);
+	case SYS_exit:
+		sud_exit(t, I(0));
+	case SYS_set_tid_address:
+		t->clear_tid = P(0);
+		return gettid();
+	case SYS_set_robust_list:
+		if (a[1] != sizeof(struct sud_robust_head))
+			return -EINVAL;
+		t->robust = P(0);
+		return 0;
+	case SYS_get_robust_list:
+		if (a[0] != 0 && a[0] != gettid())
+			break;
+		*(void **)P(1) = t->robust;
+		*(size_t *)P(2) = sizeof(struct sud_robust_head);
+		return 0;
 	case SYS_execve:
 		return sud_execve(S(0), P(1), P(2));
 	case SYS_open:
@@ -443,8 +948,9 @@ sud_call(long nr, const long a[6], unsigned long *fsp)
 /* The call, with our thread pointer in place: errno is ours here.  Kept
  * apart so that no errno address is computed before the switch. */
 static void __attribute__((noinline))
-sud_body(greg_t *g, long nr, unsigned long *fsp)
+sud_body(ucontext_t *uc, long nr, unsigned long *fsp, struct sud_thread *t)
 {
+	greg_t *g = uc->uc_mcontext.gregs;
 	int saved = errno;
 	long a[6];
 
@@ -454,22 +960,26 @@ sud_body(greg_t *g, long nr, unsigned long *fsp)
 	a[3] = g[REG_R10];
 	a[4] = g[REG_R8];
 	a[5] = g[REG_R9];
-	g[REG_RAX] = sud_call(nr, a, fsp);
+	g[REG_RAX] = sud_call(nr, a, fsp, uc, t);
 	errno = saved;
 }
 
+/*
+ * SIGSYS, on the thread's alternate stack, SA_NODEFER (a handler of the
+ * program that interrupts this one may trap in turn).  The thread pointer
+ * in place when it came is put back on return: the program's, or, nested
+ * under sud_progsig, whatever that one interrupted.
+ */
 static void
 sud_sigsys(int sig, siginfo_t *si, void *vctx)
 {
-	ucontext_t *uc = vctx;
-	unsigned long fs = 0;
+	struct sud_thread *t = gs_get();
+	unsigned long fs = fs_get();
 
-	/* libc's syscall() leaves errno alone unless the call fails, and
-	 * these cannot. */
-	syscall(SYS_arch_prctl, ARCH_GET_FS, &fs);
-	syscall(SYS_arch_prctl, ARCH_SET_FS, load_fs);
-	sud_body(uc->uc_mcontext.gregs, si->si_syscall, &fs);
-	syscall(SYS_arch_prctl, ARCH_SET_FS, fs);
+	(void)sig;
+	fs_set(t->our_fs);
+	sud_body(vctx, si->si_syscall, &fs, t);
+	fs_set(fs);
 }
 
 /* --- loading ------------------------------------------------------------ */
@@ -680,6 +1190,7 @@ main(int argc, char **argv)
 	struct ksigaction k;
 	struct sigaction sa;
 	struct region r = { ~0ul, 0 };
+	struct sud_thread *t;
 	struct image im;
 	unsigned long sp;
 	ssize_t n;
@@ -701,7 +1212,7 @@ main(int argc, char **argv)
 	/* libc's sigreturn trampoline, as it sets it for its handlers. */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_sigaction = sud_sigsys;
-	sa.sa_flags = SA_SIGINFO;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGSYS, &sa, NULL) < 0 ||
 	    syscall(SYS_rt_sigaction, SIGSYS, NULL, &k, 8) < 0)
@@ -710,7 +1221,11 @@ main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaddset(&sa.sa_mask, SIGSYS);
 	sigprocmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
-	syscall(SYS_arch_prctl, ARCH_GET_FS, &load_fs);
+	sud_fsgsbase = (getauxval(AT_HWCAP2) & HWCAP2_FSGSBASE) != 0;
+	t = thread_new();
+	if (t == NULL)
+		die("thread record: %s", strerror(errno));
+	t->is_main = 1;
 
 	dl_iterate_phdr(region_cb, &r);
 	if (r.hi <= r.lo || (im.base + 0x1000 >= r.lo && im.base < r.hi) ||
