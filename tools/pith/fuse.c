@@ -26,6 +26,8 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <getopt.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,21 @@
 #include "pith_tool.h"
 
 static const char *fz_mnt;	/* the image's mount point in the kernel */
+
+/*
+ * Read-only mounts where the host supports it answer OPEN with ENOSYS,
+ * and the host then stops asking: no OPEN and RELEASE round trips per
+ * file, and fi->fh is never ours (reads open by path).  Set once in
+ * fz_init, before any request; read-only afterwards.
+ */
+static bool fz_rdonly, fz_noopen;
+
+/*
+ * A host descriptor on the image (image_hostfd: read-only whole-disk
+ * images only), from which reads take a file's blocks where FIEMAP says
+ * they lie; -1 when reads go through the kernel.  Set before the loop.
+ */
+static int fz_hostfd = -1;
 
 /* Kernel path for a FUSE path; fails with ENAMETOOLONG. */
 #define KPATH(var, path)						\
@@ -96,6 +113,13 @@ fz_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	fz_noopen = fz_rdonly && (conn->capable & FUSE_CAP_NO_OPEN_SUPPORT);
+	/*
+	 * Mapped reads hand libfuse pieces of the image file: spliced into
+	 * the reply, they skip the copy into a buffer of ours.
+	 */
+	if (fz_hostfd >= 0 && (conn->capable & FUSE_CAP_SPLICE_WRITE))
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
 	return NULL;
 }
 
@@ -116,7 +140,7 @@ fz_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 	int r;
 
 	KPATH(kp, path);
-	if (fi != NULL)
+	if (fi != NULL && !fz_noopen)
 		r = neg(pith_sys_fstatat((int)fi->fh, "", st, AT_EMPTY_PATH));
 	else
 		r = neg(pith_sys_lstat(kp, st));
@@ -242,6 +266,8 @@ fz_open(const char *path, struct fuse_file_info *fi)
 	int fd;
 
 	KPATH(kp, path);
+	if (fz_noopen)
+		return -ENOSYS;		/* the host stops sending OPEN */
 	fd = pith_sys_open(kp, fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY));
 	if (fd < 0)
 		return -errno;
@@ -266,14 +292,171 @@ fz_create(const char *path, mode_t mode, struct fuse_file_info *fi)
 	return 0;
 }
 
-static int
-fz_read(const char *path, char *buf, size_t size, off_t off,
-    struct fuse_file_info *fi)
-{
-	ssize_t n = pith_sys_pread((int)fi->fh, buf, size, off);
+/* --- reads ----------------------------------------------------------------- */
 
-	(void)path;
-	return n < 0 ? -errno : (int)n;
+#define FZ_NEXTENT 32	/* extents asked of FIEMAP per read */
+
+/* A bufvec with room for n buffers, all zeroed; NULL without memory. */
+static struct fuse_bufvec *
+fz_bufvec(size_t n)
+{
+	struct fuse_bufvec *bv;
+
+	bv = calloc(1, sizeof(*bv) + (n - 1) * sizeof(struct fuse_buf));
+	return bv;
+}
+
+/* Append a memory buffer of len zero bytes (a hole); ENOMEM. */
+static int
+fz_addzero(struct fuse_bufvec *bv, size_t len)
+{
+	struct fuse_buf *b = &bv->buf[bv->count];
+
+	if ((b->mem = calloc(1, len)) == NULL)
+		return ENOMEM;
+	b->size = len;
+	bv->count++;
+	return 0;
+}
+
+/*
+ * The bytes [off, off + len) of the open file fd as pieces of the image
+ * file (fz_hostfd), which libfuse reads -- or splices -- straight from
+ * the host's page cache: no copy through the kernel's buffers.  Holes and
+ * unwritten extents become zero buffers.  EAGAIN when the map holds
+ * anything else (inline data, more extents than one call returns): the
+ * caller then reads the ordinary way.  The image is mounted read-only, so
+ * the blocks FIEMAP names are the file's for as long as we read them.
+ */
+static int
+fz_read_mapped(int fd, size_t len, off_t off, struct fuse_bufvec **bvp)
+{
+	struct {
+		struct fiemap fm;
+		struct fiemap_extent ext[FZ_NEXTENT];
+	} m;
+	struct fiemap_extent *e;
+	struct fuse_bufvec *bv;
+	struct fuse_buf *b;
+	uint64_t pos = (uint64_t)off, end = (uint64_t)off + len, from, to;
+	uint32_t i;
+	int err = EAGAIN;
+
+	memset(&m, 0, sizeof(m));
+	m.fm.fm_start = pos;
+	m.fm.fm_length = len;
+	m.fm.fm_extent_count = FZ_NEXTENT;
+	if (pith_sys_ioctl(fd, FS_IOC_FIEMAP, &m.fm) != 0)
+		return EAGAIN;
+	if (m.fm.fm_mapped_extents == FZ_NEXTENT)
+		return EAGAIN;	/* maybe more: not worth a second call */
+	/* Each extent can bring a hole before it, and one may trail. */
+	if ((bv = fz_bufvec(2 * m.fm.fm_mapped_extents + 1)) == NULL)
+		return ENOMEM;
+	for (i = 0; i < m.fm.fm_mapped_extents && pos < end; i++) {
+		e = &m.fm.fm_extents[i];
+		if (e->fe_flags & ~(FIEMAP_EXTENT_LAST | FIEMAP_EXTENT_MERGED |
+		    FIEMAP_EXTENT_UNWRITTEN))
+			goto out;
+		from = e->fe_logical > pos ? e->fe_logical : pos;
+		to = e->fe_logical + e->fe_length;
+		if (to > end)
+			to = end;
+		if (to <= from)
+			continue;
+		if (from > pos && (err = fz_addzero(bv, from - pos)) != 0)
+			goto out;
+		if (e->fe_flags & FIEMAP_EXTENT_UNWRITTEN) {
+			if ((err = fz_addzero(bv, to - from)) != 0)
+				goto out;
+		} else {
+			b = &bv->buf[bv->count++];
+			b->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+			b->fd = fz_hostfd;
+			b->pos = (off_t)(e->fe_physical + (from - e->fe_logical));
+			b->size = to - from;
+		}
+		pos = to;
+	}
+	if (pos < end && (err = fz_addzero(bv, end - pos)) != 0)
+		goto out;
+	*bvp = bv;
+	return 0;
+out:
+	for (i = 0; i < bv->count; i++)
+		if (!(bv->buf[i].flags & FUSE_BUF_IS_FD))
+			free(bv->buf[i].mem);
+	free(bv);
+	return err;
+}
+
+/* The ordinary way: the kernel reads into one memory buffer. */
+static int
+fz_read_copy(int fd, size_t len, off_t off, struct fuse_bufvec **bvp)
+{
+	struct fuse_bufvec *bv;
+	ssize_t n;
+	int err;
+
+	if ((bv = fz_bufvec(1)) == NULL)
+		return ENOMEM;
+	bv->count = 1;
+	if ((bv->buf[0].mem = malloc(len ? len : 1)) == NULL) {
+		free(bv);
+		return ENOMEM;
+	}
+	n = pith_sys_pread(fd, bv->buf[0].mem, len, off);
+	if (n < 0) {
+		err = errno;
+		free(bv->buf[0].mem);
+		free(bv);
+		return err;
+	}
+	bv->buf[0].size = (size_t)n;
+	*bvp = bv;
+	return 0;
+}
+
+/*
+ * READ: libfuse frees the bufvec and its memory buffers after replying.
+ * Without OPEN (fz_noopen) the file is opened here by path, for this one
+ * request; the read is cut at the file's size, so that the mapped path
+ * never hands out the tail of a last block.
+ */
+static int
+fz_read_buf(const char *path, struct fuse_bufvec **bvp, size_t size,
+    off_t off, struct fuse_file_info *fi)
+{
+	struct stat st;
+	int fd, err;
+
+	KPATH(kp, path);
+	if (!fz_noopen)
+		fd = (int)fi->fh;
+	else if ((fd = pith_sys_open(kp, O_RDONLY | O_NOFOLLOW)) < 0)
+		return -errno;
+	err = 0;
+	if (fz_hostfd >= 0) {
+		if (pith_sys_fstatat(fd, "", &st, AT_EMPTY_PATH) != 0) {
+			err = errno;
+			goto out;
+		}
+		if (off >= st.st_size)
+			size = 0;
+		else if ((uint64_t)size > (uint64_t)(st.st_size - off))
+			size = (size_t)(st.st_size - off);
+		if (size == 0)
+			err = (*bvp = fz_bufvec(1)) == NULL ? ENOMEM : 0;
+		else
+			err = fz_read_mapped(fd, size, off, bvp);
+		if (err != EAGAIN)
+			goto out;
+	}
+	err = fz_read_copy(fd, size, off, bvp);
+out:
+	if (fz_noopen)
+		pith_sys_close(fd);
+	return -err;
 }
 
 static int
@@ -425,7 +608,7 @@ static const struct fuse_operations fz_ops = {
 	.chown = fz_chown,
 	.truncate = fz_truncate,
 	.open = fz_open,
-	.read = fz_read,
+	.read_buf = fz_read_buf,
 	.write = fz_write,
 	.statfs = fz_statfs,
 	.release = fz_release,
@@ -445,6 +628,19 @@ struct fz_opts {
 	const char *extra;	/* -o */
 	const char *image, *mountpoint;
 };
+
+/* image_hostfd for the whole image, or -1. */
+static int
+fz_imagefd(const char *image)
+{
+	char arg[PATH_MAX + 3];
+	struct loc l;
+
+	if (snprintf(arg, sizeof(arg), "%s:/", image) >= (int)sizeof(arg) ||
+	    loc_parse(arg, IMG_RDONLY, &l) != 0)
+		return -1;
+	return image_hostfd(&l);
+}
 
 /* Tell the waiting parent how it went (status byte, then a message). */
 static void
@@ -471,6 +667,9 @@ fz_serve(const struct fz_opts *o, int statusfd)
 	    &fz_mnt) != 0)
 		goto out;
 	pith_sys_umask(0);
+	fz_rdonly = o->rdonly;
+	if (o->rdonly)
+		fz_hostfd = fz_imagefd(o->image);
 	snprintf(opts, sizeof(opts), "fsname=%s,subtype=pith,max_read=%u,"
 	    "default_permissions%s", o->image, FZ_MAX_IO,
 	    o->rdonly ? ",ro" : "");
