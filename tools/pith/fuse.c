@@ -7,9 +7,10 @@
  * the locking, so the multithreaded loop simply lets requests run in
  * parallel (threads that never chose a process run as pid 1, root).  The
  * host kernel checks permissions (default_permissions) against the
- * attributes we report; new files are then given the caller's uid and
- * gid, and the caller's umask is applied by the host (our own kernel's
- * umask is 0).
+ * attributes we report -- except on a mount only root can enter, where
+ * the checks could only pass (fz_rootonly); new files are given the
+ * caller's uid and gid, and the caller's umask is applied by the host
+ * (our own kernel's umask is 0).
  *
  * Background mode: the process forks before the kernel boots (threads do
  * not survive fork), the child boots, mounts the image and the FUSE file
@@ -629,6 +630,21 @@ struct fz_opts {
 	const char *image, *mountpoint;
 };
 
+/*
+ * Does only root reach this mount?  Without allow_other or allow_root
+ * only the user who mounted it may enter it, and when that is root the
+ * host's permission checks would pass anyway (root overrides modes), so
+ * default_permissions is left off: with it the host asks for a
+ * directory's attributes again after each change in it (a GETATTR per
+ * file a cp creates), only to learn that root may write there.
+ */
+static bool
+fz_rootonly(const struct fz_opts *o)
+{
+	return geteuid() == 0 && (o->extra == NULL ||
+	    strstr(o->extra, "allow_") == NULL);
+}
+
 /* image_hostfd for the whole image, or -1. */
 static int
 fz_imagefd(const char *image)
@@ -670,8 +686,8 @@ fz_serve(const struct fz_opts *o, int statusfd)
 	fz_rdonly = o->rdonly;
 	if (o->rdonly)
 		fz_hostfd = fz_imagefd(o->image);
-	snprintf(opts, sizeof(opts), "fsname=%s,subtype=pith,max_read=%u,"
-	    "default_permissions%s", o->image, FZ_MAX_IO,
+	snprintf(opts, sizeof(opts), "fsname=%s,subtype=pith,max_read=%u%s%s",
+	    o->image, FZ_MAX_IO, fz_rootonly(o) ? "" : ",default_permissions",
 	    o->rdonly ? ",ro" : "");
 	if (fuse_opt_add_arg(&args, progname) != 0 ||
 	    fuse_opt_add_arg(&args, "-o") != 0 ||
