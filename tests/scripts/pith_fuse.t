@@ -9,7 +9,7 @@ PITH=$PWD/$BUILD/pith
 MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
-PLAN=25
+PLAN=26
 . "$(dirname "$0")/tap.sh"
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
@@ -110,4 +110,24 @@ fusermount3 -u mnt
 wait $pid
 check "read-only foreground mount refuses writes, leaves the image unchanged" \
 	test $r -ne 0 -a "$(sha256sum img)" = "$before"
+
+# SIGTERM ends a foreground mount: unmounted, the write reached the image.
+"$PITH" mount -f img mnt &
+pid=$!
+for ((i = 0; i < 50; i++)); do
+	mountpoint -q mnt && break
+	sleep 0.1
+done
+echo term >mnt/term
+kill -TERM $pid
+for ((i = 0; i < 50; i++)); do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+check "SIGTERM unmounts a foreground mount and writes the image" bash -c \
+	"! kill -0 $pid 2>/dev/null && ! mountpoint -q mnt &&
+	$E2FSCK -fn img >/dev/null 2>&1 &&
+	test \"\$('$PITH' cat img:/term)\" = term"
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
 exit $fail

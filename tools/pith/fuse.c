@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <fuse.h>
 #include <getopt.h>
+#include <signal.h>
 #include <linux/fiemap.h>
 #include <linux/fs.h>
 #include <stdio.h>
@@ -658,6 +659,25 @@ fz_imagefd(const char *image)
 	return image_hostfd(&l);
 }
 
+/*
+ * libfuse installs its handlers (which end the loop) only over SIG_DFL,
+ * and main() has put its own on SIGINT and SIGTERM for the copying
+ * commands: without this, `kill PID` or ^C left the mount serving.  A
+ * signal the caller ignores stays ignored.
+ */
+static void
+fz_signals_default(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct sigaction sa;
+	size_t i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN)
+			signal(sigs[i], SIG_DFL);
+}
+
 /* Tell the waiting parent how it went (status byte, then a message). */
 static void
 fz_report(int fd, int status)
@@ -704,6 +724,7 @@ fz_serve(const struct fz_opts *o, int statusfd)
 		f = NULL;
 		goto out;
 	}
+	fz_signals_default();
 	if (fuse_set_signal_handlers(fuse_get_session(f)) != 0)
 		goto out_unmount;
 	fz_report(statusfd, 0);
