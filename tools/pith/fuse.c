@@ -333,10 +333,10 @@ fz_addzero(struct fuse_bufvec *bv, size_t len)
 static int
 fz_read_mapped(int fd, size_t len, off_t off, struct fuse_bufvec **bvp)
 {
-	struct {
-		struct fiemap fm;
-		struct fiemap_extent ext[FZ_NEXTENT];
-	} m;
+	/* The header and its extents, 8-byte aligned (both sizes are). */
+	uint64_t mbuf[(sizeof(struct fiemap) +
+	    FZ_NEXTENT * sizeof(struct fiemap_extent)) / sizeof(uint64_t)];
+	struct fiemap *fm = (struct fiemap *)mbuf;
 	struct fiemap_extent *e;
 	struct fuse_bufvec *bv;
 	struct fuse_buf *b;
@@ -344,19 +344,19 @@ fz_read_mapped(int fd, size_t len, off_t off, struct fuse_bufvec **bvp)
 	uint32_t i;
 	int err = EAGAIN;
 
-	memset(&m, 0, sizeof(m));
-	m.fm.fm_start = pos;
-	m.fm.fm_length = len;
-	m.fm.fm_extent_count = FZ_NEXTENT;
-	if (pith_sys_ioctl(fd, FS_IOC_FIEMAP, &m.fm) != 0)
+	memset(mbuf, 0, sizeof(mbuf));
+	fm->fm_start = pos;
+	fm->fm_length = len;
+	fm->fm_extent_count = FZ_NEXTENT;
+	if (pith_sys_ioctl(fd, FS_IOC_FIEMAP, fm) != 0)
 		return EAGAIN;
-	if (m.fm.fm_mapped_extents == FZ_NEXTENT)
+	if (fm->fm_mapped_extents == FZ_NEXTENT)
 		return EAGAIN;	/* maybe more: not worth a second call */
 	/* Each extent can bring a hole before it, and one may trail. */
-	if ((bv = fz_bufvec(2 * m.fm.fm_mapped_extents + 1)) == NULL)
+	if ((bv = fz_bufvec(2 * fm->fm_mapped_extents + 1)) == NULL)
 		return ENOMEM;
-	for (i = 0; i < m.fm.fm_mapped_extents && pos < end; i++) {
-		e = &m.fm.fm_extents[i];
+	for (i = 0; i < fm->fm_mapped_extents && pos < end; i++) {
+		e = &fm->fm_extents[i];
 		if (e->fe_flags & ~(FIEMAP_EXTENT_LAST | FIEMAP_EXTENT_MERGED |
 		    FIEMAP_EXTENT_UNWRITTEN))
 			goto out;
