@@ -358,8 +358,10 @@ fz_read_mapped(int fd, size_t len, off_t off, struct fuse_bufvec **bvp)
 	for (i = 0; i < fm->fm_mapped_extents && pos < end; i++) {
 		e = &fm->fm_extents[i];
 		if (e->fe_flags & ~(FIEMAP_EXTENT_LAST | FIEMAP_EXTENT_MERGED |
-		    FIEMAP_EXTENT_UNWRITTEN))
+		    FIEMAP_EXTENT_UNWRITTEN)) {
+			err = EAGAIN;	/* inline, encoded...: read it */
 			goto out;
+		}
 		from = e->fe_logical > pos ? e->fe_logical : pos;
 		to = e->fe_logical + e->fe_length;
 		if (to > end)
