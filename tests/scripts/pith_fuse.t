@@ -9,7 +9,7 @@ PITH=$PWD/$BUILD/pith
 MKE2FS=/usr/sbin/mke2fs
 E2FSCK=/usr/sbin/e2fsck
 DEBUGFS=/usr/sbin/debugfs
-PLAN=22
+PLAN=26
 . "$(dirname "$0")/tap.sh"
 
 skip_all() { echo "1..0 # SKIP $1"; exit 0; }
@@ -65,6 +65,14 @@ check "rm -r" rm -r mnt/d
 check "write and append" bash -c "echo one >mnt/f && echo two >>mnt/f && test \"\$(cat mnt/f)\" = \"one
 two\""
 check "truncate" bash -c "truncate -s 3 mnt/f && test \"\$(cat mnt/f)\" = one"
+# A file with holes (in the middle and at the end) and one of several
+# MiB, for the read-only mount below to read back.
+head -c 5000000 /dev/urandom >big5
+truncate -s 6000000 sparse
+echo middle | dd of=sparse bs=1 seek=3000000 conv=notrunc 2>/dev/null
+check "sparse and big files written through the mount" bash -c \
+	"cp big5 mnt/big5 && truncate -s 6000000 mnt/sparse &&
+	echo middle | dd of=mnt/sparse bs=1 seek=3000000 conv=notrunc 2>/dev/null"
 check "ls -l sees the changes" bash -c "ls -l mnt/newdir | grep -q 'sym -> /a/b'"
 check "fusermount3 -u" fusermount3 -u mnt
 check "server exits and releases the image" wait_server
@@ -92,8 +100,34 @@ done
 ls mnt >/dev/null
 touch mnt/nope 2>/dev/null
 r=$?
+# Reads here skip OPEN and take blocks from the image file directly.
+check "read-only mount reads files back" bash -c \
+	"cmp mnt/big5 big5 && cmp mnt/src/x/big src/x/big &&
+	cmp mnt/newdir/moved src/x/y/small &&
+	test \"\$(cat mnt/f)\" = one"
+check "read-only mount reads holes as zeros" cmp mnt/sparse sparse
 fusermount3 -u mnt
 wait $pid
 check "read-only foreground mount refuses writes, leaves the image unchanged" \
 	test $r -ne 0 -a "$(sha256sum img)" = "$before"
+
+# SIGTERM ends a foreground mount: unmounted, the write reached the image.
+"$PITH" mount -f img mnt &
+pid=$!
+for ((i = 0; i < 50; i++)); do
+	mountpoint -q mnt && break
+	sleep 0.1
+done
+echo term >mnt/term
+kill -TERM $pid
+for ((i = 0; i < 50; i++)); do
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+check "SIGTERM unmounts a foreground mount and writes the image" bash -c \
+	"! kill -0 $pid 2>/dev/null && ! mountpoint -q mnt &&
+	$E2FSCK -fn img >/dev/null 2>&1 &&
+	test \"\$('$PITH' cat img:/term)\" = term"
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
 exit $fail
