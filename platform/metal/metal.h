@@ -242,7 +242,8 @@ void uproc_fault(struct trapframe *tf, int sig, const char *what);
 void uproc_tick(struct trapframe *tf);
 /* Just before returning to user mode: act on a pending exit. */
 void uproc_return_check(struct trapframe *tf);
-int metal_syscall(struct trapframe *tf);
+/* The syscall slow way (abi.c); how: ABI_SLOW_CALL or ABI_SLOW_RETURN. */
+int metal_syscall(struct trapframe *tf, int how);
 /* A kernel-mode fault on a user address during a system call. */
 int uproc_kfault(struct trapframe *tf, u64 addr);
 
