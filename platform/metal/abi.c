@@ -19,10 +19,10 @@
  *
  * Dispatch is a table, abi_calls[], indexed by number, and entry.S uses
  * it directly: for an ordinary call it saves only the registers C may
- * clobber, calls the table's handler (or abi_kernel, the way to the
- * kernel), tests the current thread for pending work (a signal, an exit)
- * and returns by sysret.  Calls that read or replace the user's
- * registers (abi_frame_calls: rt_sigreturn, clone, fork, vfork, execve),
+ * clobber, calls the table's handler (the platform's, abi_kernel, or the
+ * kernel's pith_syscall6 itself), tests the current thread for pending
+ * work (a signal, an exit) and returns by sysret.  Calls that read or replace the user's
+ * registers (ABI_FRAME_CALLS: rt_sigreturn, clone, fork, vfork, execve),
  * and any call that leaves work pending, go the slow way: the whole
  * trapframe and metal_syscall(), which returns by iret when the call
  * replaced the frame (execve, rt_sigreturn).
@@ -50,7 +50,6 @@ struct ucheck_arg {
 
 #define UCHECK_N (sizeof(ucheck_tab) / sizeof(ucheck_tab[0]))
 _Static_assert(UCHECK_N <= ABI_NCALLS, "ucheck_tab");
-extern const u8 ucheck_ptrargs[ABI_NCALLS];
 #define UCHECK_MAX (64ul << 20)         /* longer ranges: the first page */
 
 #define SYS_poll 7
@@ -867,15 +866,17 @@ sys_arch_prctl(long code, u64 addr)
 /* --- the dispatch table ------------------------------------------------- */
 
 /*
- * abi_calls[nr] is the platform's handler of call nr, called with the
- * number and the six argument registers (the kernel's pith_syscall6
- * shape, so that entry.S calls any entry the same way); NULL sends the
- * call to the kernel: through abi_kernel if ucheck_ptrargs[nr] says it
- * has pointers to check, else straight to pith_syscall6.  The calls in abi_frame_calls read or
- * replace the user's registers, so entry.S builds the whole trapframe for
- * them and they go through metal_syscall instead (abi_frame_call).
+ * abi_calls[nr] is the handler of call nr, called with the number and
+ * the six argument registers (the kernel's pith_syscall6 shape, so that
+ * entry.S calls any entry the same way, and pith_syscall6 itself is the
+ * entry of the kernel's calls that take no pointers).  abi_init fills it
+ * from abi_platform[] (the calls this platform answers), abi_kernel
+ * (kernel calls whose pointers need checking first) and pith_syscall6.
+ * The calls in ABI_FRAME_CALLS read or replace the user's registers, so
+ * their entry stays NULL: entry.S then builds the whole trapframe and
+ * metal_syscall runs them (abi_frame_call).
  */
-#define ABI_ARGS long nr, u64 a1, u64 a2, u64 a3, u64 a4, u64 a5, u64 a6
+#define ABI_ARGS long nr, long a1, long a2, long a3, long a4, long a5, long a6
 typedef long (*abi_fn)(ABI_ARGS);
 
 /* One adapter per platform call: the registers to the handler's types. */
@@ -947,24 +948,19 @@ abi_sched_setaffinity(ABI_ARGS)
 }
 
 /*
- * Every call the platform does not answer and that has pointer arguments
- * (ucheck_ptrargs; entry.S calls pith_syscall6 itself for the others):
- * the pointers checked, then the kernel.
+ * A call the platform does not answer and that has pointer arguments
+ * (ucheck_ptrargs): the pointers checked, then the kernel.
  */
-long abi_kernel(ABI_ARGS);
-
-long
+static long
 abi_kernel(ABI_ARGS)
 {
-	if ((u64)nr < ABI_NCALLS && ucheck_ptrargs[nr]) {
-		const u64 args[6] = { a1, a2, a3, a4, a5, a6 };
-		long rv;
+	const u64 args[6] = { (u64)a1, (u64)a2, (u64)a3, (u64)a4, (u64)a5,
+	    (u64)a6 };
+	long rv;
 
-		if ((rv = ucheck(nr, args)) != 0)
-			return rv;
-	}
-	return pith_syscall6(nr, (long)a1, (long)a2, (long)a3, (long)a4,
-	    (long)a5, (long)a6);
+	if ((rv = ucheck(nr, args)) != 0)
+		return rv;
+	return pith_syscall6(nr, a1, a2, a3, a4, a5, a6);
 }
 
 /*
@@ -990,7 +986,7 @@ abi_kernel_write(ABI_ARGS)
 #define SYS_writev 20
 #define SYS_pwritev2 296
 
-const abi_fn abi_calls[ABI_NCALLS] = {
+static const abi_fn abi_platform[ABI_NCALLS] = {
 	[SYS_write] = abi_kernel_write,
 	[SYS_pwrite64] = abi_kernel_write,
 	[SYS_writev] = abi_kernel_write,
@@ -1036,7 +1032,27 @@ const abi_fn abi_calls[ABI_NCALLS] = {
 /* The calls that take the whole trapframe; all below 64 today. */
 #define ABI_FRAME_CALLS ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | \
 	(1ul << SYS_fork) | (1ul << SYS_vfork) | (1ul << SYS_execve))
-const u64 abi_frame_calls[ABI_NCALLS / 64] = { [0] = ABI_FRAME_CALLS };
+#define ABI_IS_FRAME(nr) ((u64)(nr) < 64 && (ABI_FRAME_CALLS & (1ul << (nr))))
+
+/* Read by entry.S; written once, by abi_init. */
+abi_fn abi_calls[ABI_NCALLS];
+
+void
+abi_init(void)
+{
+	long nr;
+
+	for (nr = 0; nr < ABI_NCALLS; nr++) {
+		if (ABI_IS_FRAME(nr))
+			abi_calls[nr] = NULL;
+		else if (abi_platform[nr] != NULL)
+			abi_calls[nr] = abi_platform[nr];
+		else if (ucheck_ptrargs[nr])
+			abi_calls[nr] = abi_kernel;
+		else
+			abi_calls[nr] = pith_syscall6;
+	}
+}
 
 /* A call in abi_frame_calls; *replaced: return by iret, not sysret. */
 static long
@@ -1080,14 +1096,14 @@ metal_syscall(struct trapframe *tf, int how)
 	abi_fn fn;
 
 	if (how == ABI_SLOW_CALL) {
-		if ((u64)nr < ABI_NCALLS &&
-		    (abi_frame_calls[nr / 64] & (1ul << (nr % 64))))
+		if (ABI_IS_FRAME(nr))
 			tf->tf_rax = (u64)abi_frame_call(tf, nr, &replaced);
 		else {
-			fn = (u64)nr < ABI_NCALLS && abi_calls[nr] != NULL ?
-			    abi_calls[nr] : abi_kernel;
-			tf->tf_rax = (u64)fn(nr, tf->tf_rdi, tf->tf_rsi,
-			    tf->tf_rdx, tf->tf_r10, tf->tf_r8, tf->tf_r9);
+			/* Past the table: the kernel says ENOSYS. */
+			fn = (u64)nr < ABI_NCALLS ? abi_calls[nr] : pith_syscall6;
+			tf->tf_rax = (u64)fn(nr, (long)tf->tf_rdi,
+			    (long)tf->tf_rsi, (long)tf->tf_rdx, (long)tf->tf_r10,
+			    (long)tf->tf_r8, (long)tf->tf_r9);
 		}
 	}
 	uproc_return_check(tf);
@@ -1133,4 +1149,5 @@ ASMOFF(struct uproc, up_sigpending, UP_SIGPENDING);
 _Static_assert(sizeof(((struct uthread *)0)->ut_doomed) == 4 &&
     sizeof(((struct uthread *)0)->ut_hassaved) == 4 &&
     sizeof(((struct uproc *)0)->up_exiting) == 4, "int fields");
-_Static_assert(ABI_NCALLS % 64 == 0 && ABI_FRAME_CALLS != 0, "ABI_NCALLS");
+_Static_assert(ABI_NCALLS == 1 << ABI_NCALLS_SHIFT && ABI_NCALLS > 335,
+    "ABI_NCALLS");

@@ -44,8 +44,9 @@
 #define UP_EXECER 80
 #define UP_SIGPENDING 136
 
-/* abi.c: entries in abi_calls[] (a multiple of 64: abi_frame_calls) */
-#define ABI_NCALLS 512
+/* abi.c: entries in abi_calls[], a power of two (entry.S shifts) */
+#define ABI_NCALLS_SHIFT 9
+#define ABI_NCALLS (1 << ABI_NCALLS_SHIFT)
 /* metal_syscall's second argument */
 #define ABI_SLOW_CALL 0                 /* make the call, then return */
 #define ABI_SLOW_RETURN 1               /* made; tf_rax holds the result */

@@ -98,16 +98,16 @@ metal_enter_user:
  * The fast way, for ordinary calls: the frame is laid out as a struct
  * trapframe, but only the slots sysret and the caller-saved argument
  * registers need are filled; C preserves rbx, rbp and r12-r15 itself.
- * The handler is abi_calls[nr] (abi.c), or where that is NULL the
- * kernel's pith_syscall6 (abi_kernel first if the call has pointers to
- * check), called as pith_syscall6 is: number, then six arguments.  Then
+ * The handler is abi_calls[nr] (abi.c: the platform's, or the kernel's
+ * pith_syscall6 itself), called as pith_syscall6 is: number, then six
+ * arguments.  Then
  * one test of the current thread (metal_curut) for work on the way out
  * -- a deliverable signal, an exit, a bad address, an execve elsewhere in
  * the process, a sigsuspend mask to restore -- and sysret.
  *
  * The slow way fills the rest of the frame and lets metal_syscall (C)
- * finish: for the calls in abi_frame_calls (they read or replace the
- * registers), numbers past the table, a return address that sysret
+ * finish: for the calls whose abi_calls entry is NULL (they read or
+ * replace the registers), numbers past the table, a return address that sysret
  * cannot take (non-canonical: sysret would fault in ring 0), and fast
  * calls that left work pending.  Offsets: asmoff.h, checked in abi.c.
  */
@@ -130,23 +130,17 @@ metal_syscall_entry:
 	movq %r10, TF_R10(%rsp)
 	movq %r8, TF_R8(%rsp)
 	movq %r9, TF_R9(%rsp)
-	cmpq $ABI_NCALLS, %rax
-	jae syscall_slow
-	btq %rax, abi_frame_calls(%rip)
-	jc syscall_slow
 	movq %rcx, %r11
 	shrq $47, %r11                  /* rip at or above USER_TOP */
+	movq %rax, %rcx
+	shrq $ABI_NCALLS_SHIFT, %rcx    /* or a number past the table */
+	orq %rcx, %r11
 	jnz syscall_slow
 	leaq abi_calls(%rip), %r11
 	movq (%r11,%rax,8), %r11
 	testq %r11, %r11
-	jnz 1f
-	leaq ucheck_ptrargs(%rip), %r11 /* the kernel's: pointers to check? */
-	cmpb $0, (%r11,%rax)
-	leaq pith_syscall6(%rip), %r11
-	je 1f
-	leaq abi_kernel(%rip), %r11
-1:	subq $8, %rsp                   /* rsp stays 16-aligned at the call */
+	jz syscall_slow                 /* NULL: a call that needs the frame */
+	subq $8, %rsp                   /* rsp stays 16-aligned at the call */
 	pushq %r9                       /* the sixth argument, on the stack */
 	movq %r8, %r9
 	movq %r10, %r8

@@ -6,7 +6,7 @@
 # the table uses are sized here; sizeof(*p) of a struct is left at 1
 # byte: the check is then only that the pointer's page is there).
 # ucheck_ptrargs[nr] says whether call nr has a row at all, so that calls
-# without pointers (getpid) skip the check in one load (entry.S).
+# without pointers (getpid) skip the check (abi_init).
 BEGIN {
 	FS = "\t"
 	size["int"] = 4; size["gid_t"] = 4; size["struct pollfd"] = 8
@@ -73,9 +73,9 @@ $1 ~ /^[0-9]+$/ && $3 != "U" && NF >= 6 && $6 != "" {
 }
 END {
 	print "};"
-	# The calls with a row above: entry.S sends the others straight to
+	# The calls with a row above: abi_init sends the others straight to
 	# the kernel.  Sized by asmoff.h, which the includer has read.
-	print "const u8 ucheck_ptrargs[ABI_NCALLS] = {"
+	print "static const u8 ucheck_ptrargs[ABI_NCALLS] = {"
 	for (i = 1; i <= nptr; i++)
 		printf "\t[%d] = 1,\n", ptr[i]
 	print "};"

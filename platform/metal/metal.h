@@ -242,6 +242,8 @@ void uproc_fault(struct trapframe *tf, int sig, const char *what);
 void uproc_tick(struct trapframe *tf);
 /* Just before returning to user mode: act on a pending exit. */
 void uproc_return_check(struct trapframe *tf);
+/* Fill the syscall table entry.S reads (abi.c); before user mode. */
+void abi_init(void);
 /* The syscall slow way (abi.c); how: ABI_SLOW_CALL or ABI_SLOW_RETURN. */
 int metal_syscall(struct trapframe *tf, int how);
 /* A kernel-mode fault on a user address during a system call. */
