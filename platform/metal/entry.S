@@ -96,8 +96,9 @@ metal_enter_user:
  * the scheduler together with the TSS's rsp0).
  *
  * The fast way, for ordinary calls: the frame is laid out as a struct
- * trapframe, but only the slots sysret and the caller-saved argument
- * registers need are filled; C preserves rbx, rbp and r12-r15 itself.
+ * trapframe at the top of the kernel stack (16-aligned, as C wants), but
+ * only the slots sysret and the caller-saved argument registers need are
+ * filled; C preserves rbx, rbp and r12-r15 itself.
  * The handler is abi_calls[nr] (abi.c: the platform's, or the kernel's
  * pith_syscall6 itself), called as pith_syscall6 is: number, then six
  * arguments.  Then
@@ -115,15 +116,12 @@ metal_enter_user:
 metal_syscall_entry:
 	movq %rsp, metal_scratch_rsp(%rip)
 	movq metal_kstack_top(%rip), %rsp
-	pushq $0x1b                     /* user ss */
-	pushq metal_scratch_rsp(%rip)
-	pushq %r11                      /* rflags */
-	pushq $0x23                     /* user cs */
-	pushq %rcx                      /* rip */
-	pushq $0
-	pushq $256                      /* "vector" of a system call */
-	pushq %rax
-	subq $TF_RAX, %rsp              /* rsp: the struct trapframe */
+	subq $TF_SIZE, %rsp             /* rsp: the struct trapframe */
+	movq %rcx, TF_RIP(%rsp)
+	movq %r11, TF_RFLAGS(%rsp)
+	movq metal_scratch_rsp(%rip), %r11
+	movq %r11, TF_RSP(%rsp)
+	movq %rax, TF_RAX(%rsp)
 	movq %rdi, TF_RDI(%rsp)
 	movq %rsi, TF_RSI(%rsp)
 	movq %rdx, TF_RDX(%rsp)
@@ -181,8 +179,12 @@ syscall_pending:
 	jmp 2f
 syscall_slow:
 	movl $ABI_SLOW_CALL, %esi
-	/* The rest of the user's registers, as a trap saves them. */
-2:	movq %rbx, TF_RBX(%rsp)
+	/* The rest of the frame, as a trap fills it. */
+2:	movq $0x1b, TF_SS(%rsp)         /* user ss */
+	movq $0x23, TF_CS(%rsp)         /* user cs */
+	movq $256, TF_VECTOR(%rsp)      /* "vector" of a system call */
+	movq $0, TF_ERR(%rsp)
+	movq %rbx, TF_RBX(%rsp)
 	movq %rbp, TF_RBP(%rsp)
 	movq %r12, TF_R12(%rsp)
 	movq %r13, TF_R13(%rsp)
