@@ -862,7 +862,6 @@ sys_arch_prctl(long code, u64 addr)
 	}
 }
 
-
 /* --- the dispatch table ------------------------------------------------- */
 
 /*
@@ -1085,13 +1084,13 @@ abi_frame_call(struct trapframe *tf, long nr, int *replaced)
  * trapframe, for the calls in abi_frame_calls, numbers past the table,
  * a return address sysret cannot take (how ABI_SLOW_CALL), and calls
  * that left work for the way out -- a signal, an exit (ABI_SLOW_RETURN:
- * the call is made, its result in tf_rax).  Returns nonzero when the
- * frame must go back by iret.
+ * the call is made, its result in tf_rax).  nr is the call's number
+ * either way (a restart after a signal needs it).  Returns nonzero when
+ * the frame must go back by iret.
  */
 int
-metal_syscall(struct trapframe *tf, int how)
+metal_syscall(struct trapframe *tf, int how, long nr)
 {
-	long nr = (long)tf->tf_rax;
 	int replaced = 0;
 	abi_fn fn;
 

@@ -174,10 +174,12 @@ metal_syscall_entry:
 	sysretq
 
 syscall_pending:
-	movq %rax, TF_RAX(%rsp)
+	movq TF_RAX(%rsp), %rdx         /* the call's number, for C */
+	movq %rax, TF_RAX(%rsp)         /* and its result */
 	movl $ABI_SLOW_RETURN, %esi
 	jmp 2f
 syscall_slow:
+	movq %rax, %rdx
 	movl $ABI_SLOW_CALL, %esi
 	/* The rest of the frame, as a trap fills it. */
 2:	movq $0x1b, TF_SS(%rsp)         /* user ss */
