@@ -216,6 +216,14 @@ main(void)
 		CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
 		CHECK(got_usr1 == SIGUSR1);
 		printf("fast-path calls: SIGALRM in a getpid loop, SIGUSR1 on unblocking\n");
+		/* The edges of the table: past it, and a hole in it. */
+		errno = 0;
+		CHECK(syscall(1000) == -1 && errno == ENOSYS);
+		errno = 0;
+		CHECK(syscall(-1L) == -1 && errno == ENOSYS);
+		errno = 0;
+		CHECK(syscall(335) == -1 && errno == ENOSYS);
+		printf("syscall 1000, -1 and 335: ENOSYS\n");
 	}
 	printf("signals ok\n");
 	return 0;
