@@ -218,7 +218,8 @@ $(METAL)/%.o: platform/metal/%.c platform/metal/metal.h platform/metal/uproc.h i
 $(METAL)/ucheck.h: sys/syscall/syscalls.master platform/metal/genucheck.awk
 	@mkdir -p $(@D)
 	awk -f platform/metal/genucheck.awk sys/syscall/syscalls.master >$@
-$(METAL)/abi.o: $(METAL)/ucheck.h
+$(METAL)/abi.o: $(METAL)/ucheck.h platform/metal/asmoff.h
+$(METAL)/entry.o: platform/metal/asmoff.h
 $(METAL)/%.o: platform/metal/%.S
 	@mkdir -p $(@D)
 	$(CC) $(MCFLAGS) -c $< -o $@

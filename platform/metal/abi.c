@@ -16,9 +16,19 @@
  *
  * Registers: rax the number, rdi rsi rdx r10 r8 r9 the arguments, the
  * result (or -errno) in rax; rcx and r11 are the `syscall` instruction's.
- * The return is by sysret unless the call replaced the frame (execve).
+ *
+ * Dispatch is a table, abi_calls[], indexed by number, and entry.S uses
+ * it directly: for an ordinary call it saves only the registers C may
+ * clobber, calls the table's handler (the platform's, abi_kernel, or the
+ * kernel's pith_syscall6 itself), tests the current thread for pending
+ * work (a signal, an exit) and returns by sysret.  Calls that read or replace the user's
+ * registers (ABI_FRAME_CALLS: rt_sigreturn, clone, fork, vfork, execve),
+ * and any call that leaves work pending, go the slow way: the whole
+ * trapframe and metal_syscall(), which returns by iret when the call
+ * replaced the frame (execve, rt_sigreturn).
  */
 #include "uproc.h"
+#include "asmoff.h"
 
 /*
  * The pointer arguments of the calls passed to the kernel, from
@@ -39,6 +49,7 @@ struct ucheck_arg {
 #include "ucheck.h"
 
 #define UCHECK_N (sizeof(ucheck_tab) / sizeof(ucheck_tab[0]))
+_Static_assert(UCHECK_N <= ABI_NCALLS, "ucheck_tab");
 #define UCHECK_MAX (64ul << 20)         /* longer ranges: the first page */
 
 #define SYS_poll 7
@@ -851,163 +862,291 @@ sys_arch_prctl(long code, u64 addr)
 	}
 }
 
-int
-metal_syscall(struct trapframe *tf)
+/* --- the dispatch table ------------------------------------------------- */
+
+/*
+ * abi_calls[nr] is the handler of call nr, called with the number and
+ * the six argument registers (the kernel's pith_syscall6 shape, so that
+ * entry.S calls any entry the same way, and pith_syscall6 itself is the
+ * entry of the kernel's calls that take no pointers).  abi_init fills it
+ * from abi_platform[] (the calls this platform answers), abi_kernel
+ * (kernel calls whose pointers need checking first) and pith_syscall6.
+ * The calls in ABI_FRAME_CALLS read or replace the user's registers, so
+ * their entry stays NULL: entry.S then builds the whole trapframe and
+ * metal_syscall runs them (abi_frame_call).
+ */
+#define ABI_ARGS long nr, long a1, long a2, long a3, long a4, long a5, long a6
+typedef long (*abi_fn)(ABI_ARGS);
+
+/* One adapter per platform call: the registers to the handler's types. */
+#define ABI_CALL(name, expr) \
+	static long name(ABI_ARGS) { return (expr); }
+
+ABI_CALL(abi_mmap, sys_mmap(a1, a2, a3, a4, (long)a5, a6))
+ABI_CALL(abi_mprotect, sys_mprotect(a1, a2, a3))
+ABI_CALL(abi_munmap, sys_munmap(a1, a2))
+ABI_CALL(abi_brk, sys_brk(a1))
+ABI_CALL(abi_mremap, sys_mremap(a1, a2, a3, a4, a5))
+ABI_CALL(abi_madvise, sys_madvise(a1, a2, (long)a3))
+ABI_CALL(abi_msync, 0)
+ABI_CALL(abi_rt_sigaction, sys_rt_sigaction((long)a1, a2, a3, a4))
+ABI_CALL(abi_rt_sigprocmask, sys_rt_sigprocmask((long)a1, a2, a3, a4))
+ABI_CALL(abi_sigaltstack, sys_sigaltstack(a1, a2))
+ABI_CALL(abi_rt_sigsuspend, sig_suspend(a1, a2))
+ABI_CALL(abi_pause, sig_suspend(0, 0))
+ABI_CALL(abi_alarm, sig_alarm(a1))
+ABI_CALL(abi_getitimer, sig_getitimer((long)(int)a1, a2))
+ABI_CALL(abi_setitimer, sig_setitimer((long)(int)a1, a2, a3))
+ABI_CALL(abi_rt_sigpending, sig_pending(a1, a2))
+ABI_CALL(abi_sched_yield, (hyp_yield(), 0))
+ABI_CALL(abi_wait4, uproc_wait4((long)(int)a1, a2, (long)a3, a4))
+ABI_CALL(abi_kill, uproc_kill((long)(int)a1, (long)a2, 0))
+ABI_CALL(abi_tkill, uproc_kill((long)(int)a1, (long)a2, 1))
+ABI_CALL(abi_tgkill, uproc_kill((long)(int)a2, (long)a3, 1))
+ABI_CALL(abi_arch_prctl, sys_arch_prctl((long)a1, a2))
+ABI_CALL(abi_gettid, uthread_cur()->ut_tid)
+ABI_CALL(abi_set_robust_list, a2 == 24 ? 0 : -EINVAL)
+ABI_CALL(abi_futex, futex_op(a1, (int)a2, (u32)a3, a4, a5, (u32)a6))
+ABI_CALL(abi_waitid, uproc_waitid((long)(int)a1, (long)(int)a2, a3,
+    (long)a4, a5))
+ABI_CALL(abi_sched_getaffinity, sys_getaffinity(a2, a3))
+ABI_CALL(abi_getcpu, sys_getcpu(a1, a2))
+ABI_CALL(abi_prctl, sys_prctl((long)a1, a2))
+ABI_CALL(abi_getrlimit, sys_prlimit(0, (long)a1, 0, a2))
+ABI_CALL(abi_setrlimit, 0)
+ABI_CALL(abi_prlimit64, sys_prlimit((long)a1, (long)a2, a3, a4))
+
+static long
+abi_exit(ABI_ARGS)
 {
-	long nr = (long)tf->tf_rax, rv;
-	u64 a1 = tf->tf_rdi, a2 = tf->tf_rsi, a3 = tf->tf_rdx, a4 = tf->tf_r10,
-	    a5 = tf->tf_r8, a6 = tf->tf_r9;
+	uproc_exit((int)((a1 & 0xff) << 8), 0);
+}
+
+static long
+abi_exit_group(ABI_ARGS)
+{
+	uproc_exit((int)((a1 & 0xff) << 8), 1);
+}
+
+static long
+abi_set_tid_address(ABI_ARGS)
+{
+	struct uthread *ut = uthread_cur();
+
+	ut->ut_clear_tid = a1;
+	return ut->ut_tid;
+}
+
+static long
+abi_sched_setaffinity(ABI_ARGS)
+{
+	struct uthread *ut = uthread_cur();
+
+	return (a1 == 0 || (long)(int)a1 == ut->ut_proc->up_pid ||
+	    (long)(int)a1 == ut->ut_tid) ? 0 : -ESRCH;
+}
+
+/*
+ * A call the platform does not answer and that has pointer arguments
+ * (ucheck_ptrargs): the pointers checked, then the kernel.
+ */
+static long
+abi_kernel(ABI_ARGS)
+{
+	const u64 args[6] = { (u64)a1, (u64)a2, (u64)a3, (u64)a4, (u64)a5,
+	    (u64)a6 };
+	long rv;
+
+	if ((rv = ucheck(nr, args)) != 0)
+		return rv;
+	return pith_syscall6(nr, a1, a2, a3, a4, a5, a6);
+}
+
+/*
+ * Writing to a pipe nobody reads raises SIGPIPE on Linux, which ends
+ * the program unless it ignores, handles or blocks the signal; the
+ * return path (entry.S's pending check) delivers it.
+ */
+static long
+abi_kernel_write(ABI_ARGS)
+{
+	long rv = abi_kernel(nr, a1, a2, a3, a4, a5, a6);
 	struct uthread *ut;
-	int replaced = 0;
 
-	switch (nr) {
-	case SYS_mmap:
-		rv = sys_mmap(a1, a2, a3, a4, (long)a5, a6);
-		break;
-	case SYS_mprotect:
-		rv = sys_mprotect(a1, a2, a3);
-		break;
-	case SYS_munmap:
-		rv = sys_munmap(a1, a2);
-		break;
-	case SYS_brk:
-		rv = sys_brk(a1);
-		break;
-	case SYS_mremap:
-		rv = sys_mremap(a1, a2, a3, a4, a5);
-		break;
-	case SYS_madvise:
-		rv = sys_madvise(a1, a2, (long)a3);
-		break;
-	case SYS_msync:
-		rv = 0;
-		break;
-	case SYS_rt_sigaction:
-		rv = sys_rt_sigaction((long)a1, a2, a3, a4);
-		break;
-	case SYS_rt_sigprocmask:
-		rv = sys_rt_sigprocmask((long)a1, a2, a3, a4);
-		break;
-	case SYS_sigaltstack:
-		rv = sys_sigaltstack(a1, a2);
-		break;
-	case SYS_rt_sigreturn:
-		rv = sig_return(tf);
-		replaced = 1;
-		break;
-	case SYS_rt_sigsuspend:
-		rv = sig_suspend(a1, a2);
-		break;
-	case SYS_pause:
-		rv = sig_suspend(0, 0);
-		break;
-	case SYS_alarm:
-		rv = sig_alarm(a1);
-		break;
-	case SYS_getitimer:
-		rv = sig_getitimer((long)(int)a1, a2);
-		break;
-	case SYS_setitimer:
-		rv = sig_setitimer((long)(int)a1, a2, a3);
-		break;
-	case SYS_rt_sigpending:
-		rv = sig_pending(a1, a2);
-		break;
-	case SYS_sched_yield:
-		hyp_yield();
-		rv = 0;
-		break;
-	case SYS_clone:
-		rv = uproc_clone(tf, a1, a2, a3, a4, a5);
-		break;
-	case SYS_fork:
-		rv = uproc_clone(tf, 17 /* SIGCHLD */, 0, 0, 0, 0);
-		break;
-	case SYS_vfork:
-		rv = uproc_clone(tf, 0x4000 | 0x100 | 17, 0, 0, 0, 0);
-		break;
-	case SYS_execve:
-		rv = sys_execve(tf, a1, a2, a3);
-		replaced = rv == 0;
-		break;
-	case SYS_exit:
-		uproc_exit((int)((a1 & 0xff) << 8), 0);
-	case SYS_exit_group:
-		uproc_exit((int)((a1 & 0xff) << 8), 1);
-	case SYS_wait4:
-		rv = uproc_wait4((long)(int)a1, a2, (long)a3, a4);
-		break;
-	case SYS_kill:
-		rv = uproc_kill((long)(int)a1, (long)a2, 0);
-		break;
-	case SYS_tkill:
-		rv = uproc_kill((long)(int)a1, (long)a2, 1);
-		break;
-	case SYS_tgkill:
-		rv = uproc_kill((long)(int)a2, (long)a3, 1);
-		break;
-	case SYS_arch_prctl:
-		rv = sys_arch_prctl((long)a1, a2);
-		break;
-	case SYS_gettid:
-		rv = uthread_cur()->ut_tid;
-		break;
-	case SYS_set_tid_address:
-		ut = uthread_cur();
-		ut->ut_clear_tid = a1;
-		rv = ut->ut_tid;
-		break;
-	case SYS_set_robust_list:
-		rv = a2 == 24 ? 0 : -EINVAL;
-		break;
-	case SYS_futex:
-		rv = futex_op(a1, (int)a2, (u32)a3, a4, a5, (u32)a6);
-		break;
-	case SYS_waitid:
-		rv = uproc_waitid((long)(int)a1, (long)(int)a2, a3, (long)a4, a5);
-		break;
-	case SYS_sched_getaffinity:
-		rv = sys_getaffinity(a2, a3);
-		break;
-	case SYS_sched_setaffinity:
-		rv = (a1 == 0 || (long)(int)a1 == uthread_cur()->ut_proc->up_pid ||
-		    (long)(int)a1 == uthread_cur()->ut_tid) ? 0 : -ESRCH;
-		break;
-	case SYS_getcpu:
-		rv = sys_getcpu(a1, a2);
-		break;
-	case SYS_prctl:
-		rv = sys_prctl((long)a1, a2);
-		break;
-	case SYS_getrlimit:
-		rv = sys_prlimit(0, (long)a1, 0, a2);
-		break;
-	case SYS_setrlimit:
-		rv = 0;
-		break;
-	case SYS_prlimit64:
-		rv = sys_prlimit((long)a1, (long)a2, a3, a4);
-		break;
-	default: {
-		const u64 args[6] = { a1, a2, a3, a4, a5, a6 };
-
-		if ((rv = ucheck(nr, args)) == 0)
-			rv = pith_syscall6(nr, (long)a1, (long)a2, (long)a3,
-			    (long)a4, (long)a5, (long)a6);
-		break;
-	}
-	}
-	/*
-	 * Writing to a pipe nobody reads raises SIGPIPE on Linux, which ends
-	 * the program unless it ignores, handles or blocks the signal.
-	 */
-	if (rv == -32 /* EPIPE */ && (nr == 1 || nr == 20 || nr == 18 ||
-	    nr == 296)) {
+	if (rv == -32 /* EPIPE */) {
 		ut = uthread_cur();
 		sig_post(ut->ut_proc, ut, 13 /* SIGPIPE */);
 	}
-	tf->tf_rax = (u64)rv;
+	return rv;
+}
+
+#define SYS_write 1
+#define SYS_pwrite64 18
+#define SYS_writev 20
+#define SYS_pwritev2 296
+
+static const abi_fn abi_platform[ABI_NCALLS] = {
+	[SYS_write] = abi_kernel_write,
+	[SYS_pwrite64] = abi_kernel_write,
+	[SYS_writev] = abi_kernel_write,
+	[SYS_pwritev2] = abi_kernel_write,
+	[SYS_mmap] = abi_mmap,
+	[SYS_mprotect] = abi_mprotect,
+	[SYS_munmap] = abi_munmap,
+	[SYS_brk] = abi_brk,
+	[SYS_mremap] = abi_mremap,
+	[SYS_madvise] = abi_madvise,
+	[SYS_msync] = abi_msync,
+	[SYS_rt_sigaction] = abi_rt_sigaction,
+	[SYS_rt_sigprocmask] = abi_rt_sigprocmask,
+	[SYS_sigaltstack] = abi_sigaltstack,
+	[SYS_rt_sigsuspend] = abi_rt_sigsuspend,
+	[SYS_pause] = abi_pause,
+	[SYS_alarm] = abi_alarm,
+	[SYS_getitimer] = abi_getitimer,
+	[SYS_setitimer] = abi_setitimer,
+	[SYS_rt_sigpending] = abi_rt_sigpending,
+	[SYS_sched_yield] = abi_sched_yield,
+	[SYS_exit] = abi_exit,
+	[SYS_exit_group] = abi_exit_group,
+	[SYS_wait4] = abi_wait4,
+	[SYS_kill] = abi_kill,
+	[SYS_tkill] = abi_tkill,
+	[SYS_tgkill] = abi_tgkill,
+	[SYS_arch_prctl] = abi_arch_prctl,
+	[SYS_gettid] = abi_gettid,
+	[SYS_set_tid_address] = abi_set_tid_address,
+	[SYS_set_robust_list] = abi_set_robust_list,
+	[SYS_futex] = abi_futex,
+	[SYS_waitid] = abi_waitid,
+	[SYS_sched_getaffinity] = abi_sched_getaffinity,
+	[SYS_sched_setaffinity] = abi_sched_setaffinity,
+	[SYS_getcpu] = abi_getcpu,
+	[SYS_prctl] = abi_prctl,
+	[SYS_getrlimit] = abi_getrlimit,
+	[SYS_setrlimit] = abi_setrlimit,
+	[SYS_prlimit64] = abi_prlimit64,
+};
+
+/* The calls that take the whole trapframe; all below 64 today. */
+#define ABI_FRAME_CALLS ((1ul << SYS_rt_sigreturn) | (1ul << SYS_clone) | \
+	(1ul << SYS_fork) | (1ul << SYS_vfork) | (1ul << SYS_execve))
+#define ABI_IS_FRAME(nr) ((u64)(nr) < 64 && (ABI_FRAME_CALLS & (1ul << (nr))))
+
+/* Read by entry.S; written once, by abi_init. */
+abi_fn abi_calls[ABI_NCALLS];
+
+void
+abi_init(void)
+{
+	long nr;
+
+	for (nr = 0; nr < ABI_NCALLS; nr++) {
+		if (ABI_IS_FRAME(nr))
+			abi_calls[nr] = NULL;
+		else if (abi_platform[nr] != NULL)
+			abi_calls[nr] = abi_platform[nr];
+		else if (ucheck_ptrargs[nr])
+			abi_calls[nr] = abi_kernel;
+		else
+			abi_calls[nr] = pith_syscall6;
+	}
+}
+
+/* A call in abi_frame_calls; *replaced: return by iret, not sysret. */
+static long
+abi_frame_call(struct trapframe *tf, long nr, int *replaced)
+{
+	long rv;
+
+	switch (nr) {
+	case SYS_rt_sigreturn:
+		*replaced = 1;
+		return sig_return(tf);
+	case SYS_clone:
+		return uproc_clone(tf, tf->tf_rdi, tf->tf_rsi, tf->tf_rdx,
+		    tf->tf_r10, tf->tf_r8);
+	case SYS_fork:
+		return uproc_clone(tf, 17 /* SIGCHLD */, 0, 0, 0, 0);
+	case SYS_vfork:
+		return uproc_clone(tf, 0x4000 | 0x100 | 17, 0, 0, 0, 0);
+	case SYS_execve:
+		rv = sys_execve(tf, tf->tf_rdi, tf->tf_rsi, tf->tf_rdx);
+		*replaced = rv == 0;
+		return rv;
+	default:
+		return -ENOSYS;         /* a bit set without a case here */
+	}
+}
+
+/*
+ * The `syscall` instruction's slow way (entry.S): with the whole
+ * trapframe, for the calls in abi_frame_calls, numbers past the table,
+ * a return address sysret cannot take (how ABI_SLOW_CALL), and calls
+ * that left work for the way out -- a signal, an exit (ABI_SLOW_RETURN:
+ * the call is made, its result in tf_rax).  nr is the call's number
+ * either way (a restart after a signal needs it).  Returns nonzero when
+ * the frame must go back by iret.
+ */
+int
+metal_syscall(struct trapframe *tf, int how, long nr)
+{
+	int replaced = 0;
+	abi_fn fn;
+
+	if (how == ABI_SLOW_CALL) {
+		if (ABI_IS_FRAME(nr))
+			tf->tf_rax = (u64)abi_frame_call(tf, nr, &replaced);
+		else {
+			/* Past the table: the kernel says ENOSYS. */
+			fn = (u64)nr < ABI_NCALLS ? abi_calls[nr] : pith_syscall6;
+			tf->tf_rax = (u64)fn(nr, (long)tf->tf_rdi,
+			    (long)tf->tf_rsi, (long)tf->tf_rdx, (long)tf->tf_r10,
+			    (long)tf->tf_r8, (long)tf->tf_r9);
+		}
+	}
 	uproc_return_check(tf);
 	/* sysret needs a canonical rip; iret for replaced frames. */
 	return replaced || tf->tf_rip >= USER_TOP;
 }
+
+/* entry.S reads these structures by the numbers in asmoff.h. */
+#define ASMOFF(type, field, off) \
+	_Static_assert(__builtin_offsetof(type, field) == (off), #off)
+ASMOFF(struct trapframe, tf_r15, TF_R15);
+ASMOFF(struct trapframe, tf_r14, TF_R14);
+ASMOFF(struct trapframe, tf_r13, TF_R13);
+ASMOFF(struct trapframe, tf_r12, TF_R12);
+ASMOFF(struct trapframe, tf_r11, TF_R11);
+ASMOFF(struct trapframe, tf_r10, TF_R10);
+ASMOFF(struct trapframe, tf_r9, TF_R9);
+ASMOFF(struct trapframe, tf_r8, TF_R8);
+ASMOFF(struct trapframe, tf_rbp, TF_RBP);
+ASMOFF(struct trapframe, tf_rdi, TF_RDI);
+ASMOFF(struct trapframe, tf_rsi, TF_RSI);
+ASMOFF(struct trapframe, tf_rdx, TF_RDX);
+ASMOFF(struct trapframe, tf_rcx, TF_RCX);
+ASMOFF(struct trapframe, tf_rbx, TF_RBX);
+ASMOFF(struct trapframe, tf_rax, TF_RAX);
+ASMOFF(struct trapframe, tf_vector, TF_VECTOR);
+ASMOFF(struct trapframe, tf_err, TF_ERR);
+ASMOFF(struct trapframe, tf_rip, TF_RIP);
+ASMOFF(struct trapframe, tf_cs, TF_CS);
+ASMOFF(struct trapframe, tf_rflags, TF_RFLAGS);
+ASMOFF(struct trapframe, tf_rsp, TF_RSP);
+ASMOFF(struct trapframe, tf_ss, TF_SS);
+_Static_assert(sizeof(struct trapframe) == TF_SIZE, "TF_SIZE");
+ASMOFF(struct uthread, ut_proc, UT_PROC);
+ASMOFF(struct uthread, ut_doomed, UT_DOOMED);
+ASMOFF(struct uthread, ut_sigmask, UT_SIGMASK);
+ASMOFF(struct uthread, ut_sigpending, UT_SIGPENDING);
+ASMOFF(struct uthread, ut_hassaved, UT_HASSAVED);
+ASMOFF(struct uproc, up_exiting, UP_EXITING);
+ASMOFF(struct uproc, up_execer, UP_EXECER);
+ASMOFF(struct uproc, up_sigpending, UP_SIGPENDING);
+/* entry.S loads these as 32-bit words, the rest as 64-bit. */
+_Static_assert(sizeof(((struct uthread *)0)->ut_doomed) == 4 &&
+    sizeof(((struct uthread *)0)->ut_hassaved) == 4 &&
+    sizeof(((struct uproc *)0)->up_exiting) == 4, "int fields");
+_Static_assert(ABI_NCALLS == 1 << ABI_NCALLS_SHIFT && ABI_NCALLS > 335,
+    "ABI_NCALLS");

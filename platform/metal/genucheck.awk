@@ -5,6 +5,8 @@
 # else a constant count, times an element size (the few element types
 # the table uses are sized here; sizeof(*p) of a struct is left at 1
 # byte: the check is then only that the pointer's page is there).
+# ucheck_ptrargs[nr] says whether call nr has a row at all, so that calls
+# without pointers (getpid) skip the check (abi_init).
 BEGIN {
 	FS = "\t"
 	size["int"] = 4; size["gid_t"] = 4; size["struct pollfd"] = 8
@@ -64,7 +66,17 @@ $1 ~ /^[0-9]+$/ && $3 != "U" && NF >= 6 && $6 != "" {
 		es = (t in size) ? size[t] : 1
 		line = line sprintf(" [%d] = { %s, %d, %d, %d },", idx[nm], k, la, lc, es)
 	}
-	if (line != "")
+	if (line != "") {
 		printf "\t[%d] = {%s },\n", $1, line
+		ptr[++nptr] = $1
+	}
 }
-END { print "};" }
+END {
+	print "};"
+	# The calls with a row above: abi_init sends the others straight to
+	# the kernel.  Sized by asmoff.h, which the includer has read.
+	print "static const u8 ucheck_ptrargs[ABI_NCALLS] = {"
+	for (i = 1; i <= nptr; i++)
+		printf "\t[%d] = 1,\n", ptr[i]
+	print "};"
+}

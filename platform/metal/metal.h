@@ -242,7 +242,13 @@ void uproc_fault(struct trapframe *tf, int sig, const char *what);
 void uproc_tick(struct trapframe *tf);
 /* Just before returning to user mode: act on a pending exit. */
 void uproc_return_check(struct trapframe *tf);
-int metal_syscall(struct trapframe *tf);
+/* Fill the syscall table entry.S reads (abi.c); before user mode. */
+void abi_init(void);
+/*
+ * The syscall slow way (abi.c); how: ABI_SLOW_CALL or ABI_SLOW_RETURN
+ * (asmoff.h), nr the call's number (tf_rax may hold its result).
+ */
+int metal_syscall(struct trapframe *tf, int how, long nr);
 /* A kernel-mode fault on a user address during a system call. */
 int uproc_kfault(struct trapframe *tf, u64 addr);
 

@@ -170,6 +170,7 @@ trap_init(void)
 
 	/* syscall: kernel cs 0x08 / ss 0x10; sysret: base 0x10 -> 0x1b, 0x23. */
 	wrmsr(MSR_STAR, (0x10ul << 48) | ((u64)SEL_KCODE << 32));
+	abi_init();
 	wrmsr(MSR_LSTAR, (u64)(uintptr)metal_syscall_entry);
 	/* Clear TF, DF, IF, IOPL, NT and AC on entry, as Linux does. */
 	wrmsr(MSR_SFMASK, 0x47700);

@@ -61,10 +61,18 @@ static const char *const signames[32] = {
 	"SIGSYS",
 };
 
+/*
+ * The running thread's struct uthread (NULL in kernel threads): one CPU,
+ * so one global, set by uproc_switch as the scheduler changes threads and
+ * cleared as a program thread turns kernel thread to exit.  entry.S reads
+ * it for its pending-work test.
+ */
+struct uthread *metal_curut;
+
 struct uthread *
 uthread_cur(void)
 {
-	return sched_uctx(sched_curthread());
+	return metal_curut;
 }
 
 static void
@@ -110,6 +118,7 @@ uproc_switch(struct hyp_thread *prev, struct hyp_thread *next)
 	if (p != NULL)
 		fxsave(p->ut_fpu);
 	trap_set_kstack(sched_kstack_top(next));
+	metal_curut = n;
 	if (n == NULL) {
 		set_cr3(vm_kernel_cr3());
 		return;
@@ -641,6 +650,7 @@ uproc_exit(int status, int group)
 	/* From here the thread is a plain kernel thread on its way out. */
 	fxsave(ut->ut_fpu);
 	sched_set_uctx(sched_curthread(), NULL);
+	metal_curut = NULL;
 	set_cr3(vm_kernel_cr3());
 	mem_free(ut, sizeof(*ut));
 	sched_thread_exit();

@@ -138,6 +138,7 @@ struct uthread {
 	struct trapframe ut_start;      /* its first user-mode registers */
 };
 
+extern struct uthread *metal_curut;     /* uthread_cur(), for entry.S */
 struct uthread *uthread_cur(void);
 int uproc_exec(struct trapframe *tf, const char *path, char *const argv[],
     char *const envp[], int argc, int envc);

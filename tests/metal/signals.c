@@ -5,7 +5,9 @@
  * SA_ONSTACK; default actions (SIGTERM, abort's SIGABRT) end a child with
  * that signal; SIGPIPE ignored gives EPIPE; pause() returns when a child
  * signals the parent; handlers survive fork; a periodic ITIMER_REAL
- * interrupts pause() twice.  Prints "signals ok" when all held.
+ * interrupts pause() twice; signals reach a getpid loop and a
+ * sigprocmask that unblocks one (the syscall fast path's pending-work
+ * test, platform/metal/entry.S).  Prints "signals ok" when all held.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -186,6 +188,42 @@ main(void)
 		CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
 		CHECK(alarm(5) == 0 && alarm(0) >= 4);
 		printf("interval timer: SIGALRM twice; alarm\n");
+	}
+	{
+		/*
+		 * Calls that take entry.S's fast way still deliver: SIGALRM
+		 * arrives during a getpid loop, and a pending SIGUSR1 runs
+		 * its handler before the sigprocmask that unblocks it returns.
+		 */
+		struct itimerval it = { { 0, 0 }, { 0, 10000 } };
+		long i;
+
+		got_usr1 = 0;
+		sa.sa_handler = on_usr1;
+		sa.sa_flags = 0;
+		CHECK(sigaction(SIGALRM, &sa, NULL) == 0);
+		CHECK(sigaction(SIGUSR1, &sa, NULL) == 0);
+		CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
+		for (i = 0; i < 100000000 && got_usr1 == 0; i++)
+			(void)getpid();
+		CHECK(got_usr1 == SIGALRM);
+		got_usr1 = 0;
+		sigemptyset(&set);
+		sigaddset(&set, SIGUSR1);
+		CHECK(sigprocmask(SIG_BLOCK, &set, NULL) == 0);
+		CHECK(kill(getpid(), SIGUSR1) == 0 && got_usr1 == 0);
+		CHECK(getpid() > 0 && got_usr1 == 0);
+		CHECK(sigprocmask(SIG_UNBLOCK, &set, NULL) == 0);
+		CHECK(got_usr1 == SIGUSR1);
+		printf("fast-path calls: SIGALRM in a getpid loop, SIGUSR1 on unblocking\n");
+		/* The edges of the table: past it, and a hole in it. */
+		errno = 0;
+		CHECK(syscall(1000) == -1 && errno == ENOSYS);
+		errno = 0;
+		CHECK(syscall(-1L) == -1 && errno == ENOSYS);
+		errno = 0;
+		CHECK(syscall(335) == -1 && errno == ENOSYS);
+		printf("syscall 1000, -1 and 335: ENOSYS\n");
 	}
 	printf("signals ok\n");
 	return 0;

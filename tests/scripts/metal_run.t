@@ -154,8 +154,10 @@ fi
 run signals ''
 if [ "$status" = "exit 0" ] && has "signals ok" &&
     has "interval timer: SIGALRM twice; alarm" &&
+    has "fast-path calls: SIGALRM in a getpid loop, SIGUSR1 on unblocking" &&
+    has "syscall 1000, -1 and 335: ENOSYS" &&
     has "SIGSEGV handler got si_addr 0x1234 and jumped out"; then
-	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause, timers"
+	ok "signals: handlers, masks, sigsuspend, sigaltstack, default actions, pause, timers, fast-path delivery"
 else
 	notok "signals: status '$status'" "$(show)"
 fi

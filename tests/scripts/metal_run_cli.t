@@ -59,7 +59,7 @@ else
 fi
 gcc -O2 -o dynprog p.c
 
-echo "1..43"
+echo "1..47"
 
 # run ARGS...: pith run on the probe; output in out (CRs dropped), status in st.
 run() {
@@ -306,5 +306,31 @@ else
 		"status $st: $(tail -3 out) $(cat err) $(tail -3 fsck.out 2>/dev/null)"
 	check '[ "$(/usr/sbin/debugfs -R "cat /d/f" disk.img 2>/dev/null)" = hello ] && [ "$(/usr/sbin/debugfs -R "cat /g" disk.img 2>/dev/null)" = world ]' \
 		"--disk: debugfs reads the files the program wrote" "$(/usr/sbin/debugfs -R 'ls -l /' disk.img 2>&1 | head -5)"
+fi
+
+# 44-46. KVM that opens but does not work (here /dev/null stands in for
+# the device on any machine): a one-line notice, then software
+# emulation; --kvm refuses; no device at all is silent.
+PITH_KVM_DEVICE=/dev/null PITH_RUN_DEBUG=1 timeout 120 "$PITH" run --kernel "$PROBE" ./prog </dev/null >out 2>err
+st=$?
+check '[ $st -eq 0 ] && [ "$(grep -c "KVM not usable" err)" = 1 ] && grep -q "/dev/null: Inappropriate ioctl" err && grep -q "'"'-accel' 'tcg'"'" err' \
+	"KVM device unusable: one notice, then TCG" "status $st: $(cat err)"
+PITH_KVM_DEVICE=/dev/null timeout 120 "$PITH" run --kvm --kernel "$PROBE" ./prog </dev/null >out 2>err
+st=$?
+check '[ $st -eq 125 ] && grep -q "kvm: KVM does not work here (/dev/null" err' \
+	"--kvm with an unusable device: status 125 and why" "status $st: $(cat err)"
+PITH_KVM_DEVICE=$tmp/no-such-kvm PITH_RUN_DEBUG=1 timeout 120 "$PITH" run --kernel "$PROBE" ./prog </dev/null >out 2>err
+st=$?
+check '[ $st -eq 0 ] && ! grep -q "KVM" err && grep -q "'"'-accel' 'tcg'"'" err' \
+	"no KVM device: TCG without a notice" "status $st: $(cat err)"
+# 47. The real device, where there is one: either KVM runs the program
+# or the probes turned it down with the notice and TCG did.
+if [ -e /dev/kvm ]; then
+	PITH_RUN_DEBUG=1 timeout 120 "$PITH" run --kernel "$PROBE" ./prog </dev/null >out 2>err
+	st=$?
+	check '[ $st -eq 0 ] && { grep -q "'"'-accel' 'kvm'"'" err || { grep -q "KVM not usable (/dev/kvm" err && grep -q "'"'-accel' 'tcg'"'" err; }; }' \
+		"/dev/kvm: KVM runs the program, or a notice and TCG" "status $st: $(cat err)"
+else
+	skipn 1 "no /dev/kvm"
 fi
 exit $fail
