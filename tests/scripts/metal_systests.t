@@ -8,7 +8,7 @@
 # process, no host oracle musl lacks) are taken.  Skips without
 # qemu-system-x86_64 or musl-gcc, and on sanitizer builds.
 BUILD=${BUILD:-build}
-TESTS="pipe fd dev poll"
+TESTS="pipe fd dev poll kern mount vfs_stress vcache fdlight sc_threads"
 . "$(dirname "$0")/tap.sh"
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then
@@ -40,7 +40,7 @@ else
 fi
 
 for t in $TESTS; do
-	if ! musl-gcc -static -O2 -D_GNU_SOURCE -Itests/metal/sysabi -I"$BUILD/include" -Itests \
+	if ! musl-gcc -static -O2 -D_GNU_SOURCE -DPITH_METAL -Itests/metal/sysabi -I"$BUILD/include" -Itests \
 	    -o "$tmp/$t" "tests/sys/${t}_test.c" tests/lib/tap.c "$tmp/sysabi.o" -lpthread \
 	    >"$tmp/cc.log" 2>&1; then
 		notok "tests/sys/${t}_test.c builds with musl-gcc -static" "$(tail -5 "$tmp/cc.log")"
