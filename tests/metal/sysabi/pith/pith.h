@@ -10,6 +10,14 @@
 #include <stddef.h>
 #include <pith/pith_sys.h>
 
+/* renameat2's flags: glibc's <stdio.h> names them, musl 1.2.3's does not;
+ * the Linux ABI values. */
+#ifndef RENAME_NOREPLACE
+#define RENAME_NOREPLACE (1 << 0)
+#define RENAME_EXCHANGE (1 << 1)
+#define RENAME_WHITEOUT (1 << 2)
+#endif
+
 struct pith_config {
 	unsigned ncpus;
 	size_t mem_limit;
