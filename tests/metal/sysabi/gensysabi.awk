@@ -4,7 +4,9 @@
 # Variadic arguments (open's mode, fcntl's and ioctl's third) are passed
 # on as one unsigned long, read whether given or not (a register on
 # x86-64, ignored by the kernel when the call does not use it); the few names that are libc's, not the
-# kernel's, are mapped (fstatat, pread, pwrite, pselect, getcwd's result).
+# kernel's, are mapped (fstatat, pread, pwrite, pselect, getcwd's result),
+# and mknod's dev_t is checked as libpith's wrapper (lib/pith/wrap.c) and
+# glibc do: wider than the kernel's 32 bits is EINVAL, not truncated.
 /^[a-z].*pith_sys_[a-z0-9_]*\(.*\);$/ {
 	line = $0
 	sub(/;$/, "", line)
@@ -34,6 +36,12 @@
 		print "\tva = va_arg(ap, unsigned long);"
 		print "\tva_end(ap);"
 		args = args ", va"
+	}
+	if (name == "mknod" || name == "mknodat") {
+		print "\tif ((unsigned int)dev != dev) {"
+		print "\t\terrno = EINVAL;"
+		print "\t\treturn -1;"
+		print "\t}"
 	}
 	sys = name
 	if (name == "fstatat")

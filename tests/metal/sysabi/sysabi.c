@@ -12,6 +12,7 @@
  * the tests look at the kernel's answers.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdarg.h>
 #include <unistd.h>
 #include <sys/syscall.h>
