@@ -4,7 +4,9 @@
 # Variadic arguments (open's mode, fcntl's and ioctl's third) are passed
 # on as one unsigned long, read whether given or not (a register on
 # x86-64, ignored by the kernel when the call does not use it); the few names that are libc's, not the
-# kernel's, are mapped (fstatat, pread, pwrite, pselect, getcwd's result),
+# kernel's, are mapped (fstatat, pread, pwrite, pselect, getcwd's result;
+# faccessat, whose flags the kernel's faccessat lacks, is faccessat2 as in
+# libpith and glibc),
 # and mknod's dev_t is checked as libpith's wrapper (lib/pith/wrap.c) and
 # glibc do: wider than the kernel's 32 bits is EINVAL, not truncated.
 /^[a-z].*pith_sys_[a-z0-9_]*\(.*\);$/ {
@@ -46,6 +48,8 @@
 	sys = name
 	if (name == "fstatat")
 		sys = "newfstatat"
+	else if (name == "faccessat")
+		sys = "faccessat2"
 	else if (name == "pread" || name == "pwrite")
 		sys = name "64"
 	if (name == "pselect" || name == "pselect6") {
