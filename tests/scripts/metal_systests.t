@@ -12,8 +12,8 @@
 # the vnode cache.  Skips without qemu-system-x86_64 or musl-gcc, and on
 # sanitizer builds.
 BUILD=${BUILD:-build}
-TESTS="pipe fd dev poll kern mount vfs_stress vcache fdlight sc_threads tmpfs vfs rename mknod perm"
-ORACLE="vfs rename mknod perm"
+TESTS="pipe fd dev poll kern mount vfs_stress vcache fdlight sc_threads tmpfs vfs rename mknod perm syscall"
+ORACLE="vfs rename mknod perm syscall"
 . "$(dirname "$0")/tap.sh"
 
 if ! command -v qemu-system-x86_64 >/dev/null 2>&1; then

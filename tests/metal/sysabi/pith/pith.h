@@ -61,6 +61,7 @@ struct statx {
 #define STATX_BASIC_STATS 0x7ffu
 #define STATX_BTIME 0x800u
 #define STATX_MNT_ID 0x1000u
+#define STATX__RESERVED 0x80000000u
 #endif
 
 #include <pith/pith_sys.h>
