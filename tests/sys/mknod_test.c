@@ -23,7 +23,9 @@ struct res {
 	int rv, err;
 };
 
+#if PITH_HOSTED
 static char hostdir[64];
+#endif
 static int host_step;
 
 /* The host's next answer, n values in v: hosted, v holds it and it is

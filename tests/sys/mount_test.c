@@ -156,7 +156,9 @@ test_nested(void)
 int
 main(void)
 {
-	size_t before = 0;
+#if PITH_HOSTED
+	size_t before;
+#endif
 
 	if (pith_init(NULL) != 0)
 		bail_out("pith_init: %s", strerror(errno));
