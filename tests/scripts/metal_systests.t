@@ -63,7 +63,12 @@ for t in $TESTS; do
 	case " $ORACLE " in
 	*" $t "*)
 		if ! oflag=$(record_oracle "$t"); then
-			notok "${t}_test records Linux's answers hosted" "$(tail -5 "$tmp/$t.hosted")"
+			# perm_test compares only as root: no host, no record.
+			if grep -q '^1\.\.0 # SKIP' "$tmp/$t.hosted"; then
+				skip "${t}_test: hosted: $(sed -n 's/^1\.\.0 # SKIP //p' "$tmp/$t.hosted")"
+			else
+				notok "${t}_test records Linux's answers hosted" "$(tail -5 "$tmp/$t.hosted")"
+			fi
 			continue
 		fi ;;
 	esac
