@@ -158,7 +158,8 @@ sys_mmap(u64 addr, u64 len, u64 prot, u64 flags, long fd, u64 off)
 			return -ENOMEM;
 	}
 	if (flags & MAP_ANONYMOUS) {
-		if ((error = vms_map(vm, va, len, (int)prot)) != 0)
+		if ((error = (flags & MAP_SHARED ? vms_map_shared : vms_map)(vm,
+		    va, len, (int)prot)) != 0)
 			return -error;
 	} else {
 		/* A private copy of the file: read it in, then set prot. */
