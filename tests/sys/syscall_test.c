@@ -18,8 +18,7 @@
  * In the VM (musl build, PITH_METAL) there is no host to ask: the host's
  * logs are the ones the hosted run recorded (tests/lib/oracle.h), each
  * Pith script runs in a forked child of the one running kernel, in a
- * directory of its own, and sends its log back through a pipe (bare
- * metal does not share anonymous memory across fork).
+ * directory of its own (its log in the same shared mapping).
  *
  * Arguments name scripts to run (default: all).  Compiled with
  * -DSC_SELFTEST both sides are the host, which checks the suite itself:
@@ -1925,19 +1924,14 @@ pith_child(const struct script *s, struct log *log)
 	host_child(s, log, dir);
 }
 #elif !PITH_HOSTED
-/* Where the VM's Pith child leaves its log for the parent: a file made
- * beforehand, writable by any user the script may have become. */
-static char vm_logpath[64];
-
 /* The VM's Pith child: a forked process of the one kernel, so a
  * directory of its own (and a tmpfs of its own for S_XDEV) instead of a
- * freshly booted kernel; the log goes back through vm_logpath. */
+ * freshly booted kernel. */
 static void
 pith_child(const struct script *s, struct log *log)
 {
 	struct be b = pith_be;
 	char dir[64], xdir[64];
-	int fd;
 
 	snprintf(dir, sizeof(dir), "/t-%s", s->name);
 	snprintf(xdir, sizeof(xdir), "/mnt-%s", s->name);
@@ -1961,13 +1955,6 @@ pith_child(const struct script *s, struct log *log)
 	b.log = log;
 	b.xdir = xdir;
 	s->fn(&b);
-	/* The script is done with its descriptors (it may have used up
-	 * the table): make room for the log's. */
-	for (fd = 3; fd < 1024; fd++)
-		(void)close(fd);
-	fd = open(vm_logpath, O_WRONLY | O_TRUNC);
-	if (fd < 0 || write(fd, log, sizeof(*log)) != sizeof(*log))
-		_exit(EX_SETUP + 1);
 	_exit(0);
 }
 #else
@@ -2019,17 +2006,6 @@ run_side(const struct script *s, int pith, struct log *log, const char *dir)
 	int status;
 
 	memset(log, 0, sizeof(*log));
-#if !PITH_HOSTED
-	if (pith) {
-		int fd;
-
-		snprintf(vm_logpath, sizeof(vm_logpath), "/tmp/sc-log-%s",
-		    s->name);
-		fd = open(vm_logpath, O_CREAT | O_TRUNC | O_WRONLY, 0666);
-		if (fd < 0 || fchmod(fd, 0666) < 0 || close(fd) < 0)
-			bail_out("%s: %s", vm_logpath, strerror(errno));
-	}
-#endif
 	fflush(stdout);
 	pid = fork();
 	if (pid < 0)
@@ -2049,16 +2025,7 @@ run_side(const struct script *s, int pith, struct log *log, const char *dir)
 		if (errno != EINTR)
 			bail_out("waitpid: %s", strerror(errno));
 #if !PITH_HOSTED
-	{
-		int fd = open(vm_logpath, O_RDONLY);
-
-		(void)dir;
-		if (fd >= 0 && read(fd, log, sizeof(*log)) != sizeof(*log))
-			memset(log, 0, sizeof(*log));
-		if (fd >= 0)
-			close(fd);
-		unlink(vm_logpath);
-	}
+	(void)dir;
 #endif
 	return status;
 }
@@ -2129,8 +2096,6 @@ death(int status)
 	else if (WIFEXITED(status) && WEXITSTATUS(status) == EX_SETUP)
 		snprintf(buf, sizeof(buf), "could not set up (boot, /t, "
 		    "mount or process)");
-	else if (WIFEXITED(status) && WEXITSTATUS(status) == EX_SETUP + 1)
-		snprintf(buf, sizeof(buf), "could not write its log");
 	else if (WIFEXITED(status) && WEXITSTATUS(status) != 0)
 		snprintf(buf, sizeof(buf), "exited with %d (a sanitizer's "
 		    "report is on stderr)", WEXITSTATUS(status));
