@@ -169,7 +169,8 @@ sys_mmap(u64 addr, u64 len, u64 prot, u64 flags, long fd, u64 off)
 			return -ENOMEM;
 	}
 	if (flags & MAP_ANONYMOUS) {
-		if ((error = vms_map(vm, va, len, (int)prot)) != 0)
+		if ((error = (flags & MAP_SHARED ? vms_map_shared : vms_map)(vm,
+		    va, len, (int)prot)) != 0)
 			return -error;
 	} else {
 		/* A private copy of the file: read it in, then set prot. */
@@ -779,10 +780,24 @@ ucheck_iov(struct vmspace *vm, u64 iov, u64 n, int write)
 /*
  * poll and ppoll check their count against the descriptor limit before
  * they read the array (sys_poll.c: FD_LIMIT_DEFAULT, Linux's soft
- * RLIMIT_NOFILE): past it the kernel says EINVAL, which comes first.
+ * RLIMIT_NOFILE), and setgroups its count against NGROUPS_MAX before it
+ * reads the list (kern_proc.c, as Linux): past them the kernel says
+ * EINVAL, which comes first, so the array is not checked here.
  */
 #define SYS_ppoll 271
 #define POLL_NFDS_MAX 1024
+#define SYS_setgroups 116
+#define SETGROUPS_MAX 65536
+
+static int
+ucheck_count_first(long nr, const u64 *a)
+{
+	if (nr == SYS_poll || nr == SYS_ppoll)
+		return a[1] > POLL_NFDS_MAX;
+	if (nr == SYS_setgroups)
+		return (u32)a[0] > SETGROUPS_MAX;
+	return 0;
+}
 
 static long
 ucheck(long nr, const u64 *a)
@@ -801,7 +816,7 @@ ucheck(long nr, const u64 *a)
 			continue;       /* NULL and the upper half: the kernel's */
 		if (p < USER_MIN)
 			return -EFAULT;
-		if ((nr == SYS_poll || nr == SYS_ppoll) && a[1] > POLL_NFDS_MAX)
+		if (ucheck_count_first(nr, a))
 			continue;
 		len = (c->uc_lenarg >= 0 ? a[c->uc_lenarg] : c->uc_count) *
 		    (u64)c->uc_elsize;

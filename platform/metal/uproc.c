@@ -956,7 +956,8 @@ uproc_return_check(struct trapframe *tf)
  * Waiters live on their own kernel stacks (mapped in every address
  * space) and on one global list: few programs, few waiters.  Keys are
  * (address space, user address), so private and shared futexes of one
- * process match; shared memory between processes is not supported.
+ * process match; a futex in MAP_SHARED memory that processes share
+ * (vm.c) is not matched across them.
  */
 struct futex_waiter {
 	struct futex_waiter *fw_next;

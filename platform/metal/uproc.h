@@ -71,6 +71,7 @@ struct vmspace *vms_create(void);
 void vms_release(struct vmspace *vm);
 struct vmspace *vms_fork(struct vmspace *vm, int *errorp);
 int vms_map(struct vmspace *vm, u64 va, u64 len, int prot);
+int vms_map_shared(struct vmspace *vm, u64 va, u64 len, int prot);
 void vms_unmap(struct vmspace *vm, u64 va, u64 len);
 int vms_protect(struct vmspace *vm, u64 va, u64 len, int prot);
 int vms_mapped(struct vmspace *vm, u64 va, u64 len);

@@ -35,6 +35,13 @@
  * none left ends the program (SIGKILL), as Linux's OOM killer would.
  * The main thread's stack grows on demand down to its limit.
  *
+ * MAP_SHARED anonymous memory is marked PTE_SHARED (in every kind of
+ * entry, kept through mprotect and mremap): fork gives the child the
+ * same frames instead of copies, filling a lazy one first so that both
+ * see one page, and shared_refs counts each frame's other holders, so
+ * that only the last unmap frees it.  (Futexes on it are still keyed
+ * per address space: uproc.c.)
+ *
  * One CPU and no preemption in ring 0: nothing here locks.  The caller
  * owns the struct vmspace (uproc.c counts its references).
  */
@@ -50,6 +57,7 @@
 #define PTE_MAPPED 0x200ul              /* software: part of a user mapping */
 #define PTE_FRAME 0x400ul               /* software: non-present but has a page */
 #define PTE_LAZY 0x800ul                /* software: accessible, no page yet */
+#define PTE_SHARED (1ul << 52)          /* software: MAP_SHARED anonymous */
 #define PTE_NX (1ul << 63)
 #define PTE_ADDR 0x000ffffffffff000ul
 
@@ -63,6 +71,7 @@
 
 extern char _load_start[], _etext[];
 
+static u64 vm_ramtop;                   /* RAM's end, capped at RAM_MAP */
 static u64 kpml4[512] __attribute__((aligned(4096)));
 static u64 kpdpt_low[512] __attribute__((aligned(4096)));
 static u64 kpd_low[512] __attribute__((aligned(4096)));
@@ -114,7 +123,7 @@ vm_init(u64 ramtop)
 	kpml4[(KERN_DMAP >> 39) & 511] = img_pa(kpdpt_dmap) | PTE_P | PTE_W;
 	kpml4[(KERN_STACKS >> 39) & 511] = img_pa(kpdpt_stacks) | PTE_P | PTE_W;
 	kpml4[(KERN_MMIO >> 39) & 511] = img_pa(kpdpt_mmio) | PTE_P | PTE_W;
-	(void)ramtop;
+	vm_ramtop = ramtop < RAM_MAP ? ramtop : RAM_MAP;
 	load_cr3(img_pa(kpml4));
 }
 
@@ -321,11 +330,43 @@ vms_walk(struct vmspace *vm, u64 lo, u64 hi,
 	return 0;
 }
 
+/*
+ * Holders of each shared frame besides the first, by frame number below
+ * vm_ramtop; made on the first fork of a shared page.  NULL until then.
+ */
+static u16 *shared_refs;
+
+/* One more holder of the frame of shared entry e: 0, or ENOMEM. */
+static int
+shared_ref(u64 e)
+{
+	u64 n = vm_ramtop >> 12, pfn = (e & PTE_ADDR) >> 12;
+
+	if (shared_refs == NULL) {
+		if ((shared_refs = mem_alloc(n * sizeof(u16), 16)) == NULL)
+			return ENOMEM;
+		memset(shared_refs, 0, n * sizeof(u16));
+	}
+	if (pfn >= n || shared_refs[pfn] == 0xffff)
+		return ENOMEM;
+	shared_refs[pfn]++;
+	return 0;
+}
+
+/* The frame of entry pte is let go: freed unless shared and held still. */
 static void
 page_free(u64 pte)
 {
-	if ((pte & PTE_P) || (pte & PTE_FRAME))
-		mem_free(metal_kva(pte & PTE_ADDR), PAGE_SIZE);
+	u64 pfn = (pte & PTE_ADDR) >> 12;
+
+	if ((pte & (PTE_P | PTE_FRAME)) == 0)
+		return;
+	if ((pte & PTE_SHARED) && shared_refs != NULL &&
+	    pfn < (vm_ramtop >> 12) && shared_refs[pfn] > 0) {
+		shared_refs[pfn]--;
+		return;
+	}
+	mem_free(metal_kva(pte & PTE_ADDR), PAGE_SIZE);
 }
 
 static int
@@ -415,7 +456,7 @@ pte_fill(u64 *pte)
 		return 0;
 	if ((pg = upage_alloc()) == NULL)
 		return ENOMEM;
-	*pte = pte_make(pte_prot(*pte), metal_pa(pg));
+	*pte = pte_make(pte_prot(*pte), metal_pa(pg)) | (*pte & PTE_SHARED);
 	return 0;
 }
 
@@ -469,10 +510,10 @@ upage_alloc(void)
  * free (or the caller unmapped it).  Pages come on first touch; ENOMEM
  * here is only for page tables, and leaves the range unmapped.
  */
-int
-vms_map(struct vmspace *vm, u64 va, u64 len, int prot)
+static int
+vms_map_entry(struct vmspace *vm, u64 va, u64 len, u64 e)
 {
-	u64 a, e = pte_make(prot, 0);
+	u64 a;
 
 	for (a = 0; a < len; a += PAGE_SIZE) {
 		u64 *pte = pte_walk(vm->vm_pml4, va + a, 1, 1);
@@ -485,6 +526,19 @@ vms_map(struct vmspace *vm, u64 va, u64 len, int prot)
 nomem:
 	vms_unmap(vm, va, a);
 	return ENOMEM;
+}
+
+int
+vms_map(struct vmspace *vm, u64 va, u64 len, int prot)
+{
+	return vms_map_entry(vm, va, len, pte_make(prot, 0));
+}
+
+/* As vms_map, but MAP_SHARED: a fork shares the pages, not copies. */
+int
+vms_map_shared(struct vmspace *vm, u64 va, u64 len, int prot)
+{
+	return vms_map_entry(vm, va, len, pte_make(prot, 0) | PTE_SHARED);
 }
 
 void
@@ -517,7 +571,7 @@ protect_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 	struct protarg *pa = arg;
 
 	*pte = pte_make(pa->prot, (*pte & (PTE_P | PTE_FRAME)) ?
-	    *pte & PTE_ADDR : 0);
+	    *pte & PTE_ADDR : 0) | (*pte & PTE_SHARED);
 	return 0;
 }
 
@@ -546,7 +600,8 @@ zero_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 {
 	u64 e = *pte;
 
-	if (e & (PTE_P | PTE_FRAME)) {
+	/* Shared memory keeps its contents (the other holders see them). */
+	if ((e & (PTE_P | PTE_FRAME)) && !(e & PTE_SHARED)) {
 		page_free(e);
 		*pte = pte_make(pte_prot(e), 0);
 	}
@@ -637,7 +692,14 @@ fork_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 
 	if (c == NULL)
 		return ENOMEM;
-	if (e & (PTE_P | PTE_FRAME)) {
+	if (e & PTE_SHARED) {
+		/* One page for both: a lazy one is made now. */
+		if (pte_fill(pte) != 0)
+			return ENOMEM;
+		e = *pte;
+		if ((e & (PTE_P | PTE_FRAME)) && shared_ref(e) != 0)
+			return ENOMEM;
+	} else if (e & (PTE_P | PTE_FRAME)) {
 		if ((pg = mem_alloc_user_page()) == NULL)
 			return ENOMEM;
 		page_copy(pg, metal_kva(e & PTE_ADDR));
@@ -647,7 +709,7 @@ fork_one(struct vmspace *vm, u64 va, u64 *pte, void *arg)
 	return 0;
 }
 
-/* fork: a copy of every page (no copy-on-write). */
+/* fork: a copy of every page (no copy-on-write), shared ones shared. */
 struct vmspace *
 vms_fork(struct vmspace *vm, int *errorp)
 {

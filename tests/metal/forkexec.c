@@ -5,7 +5,8 @@
  * a forked child to its parent, posix_spawn, execve from a process with
  * a second thread (spinning in user mode), a writer to a pipe with no
  * reader (SIGPIPE ends it), waitid with WNOWAIT, the one-CPU affinity
- * mask, prctl's thread name, and wait with no children.
+ * mask, prctl's thread name, MAP_SHARED anonymous memory across fork
+ * (and MAP_PRIVATE not shared), and wait with no children.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,6 +18,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -183,6 +185,32 @@ main(void)
 		CHECK(prctl(PR_SET_NAME, "renamed", 0, 0, 0) == 0);
 		CHECK(prctl(PR_GET_NAME, name, 0, 0, 0) == 0 && strcmp(name, "renamed") == 0);
 		printf("one CPU; prctl name %s\n", name);
+	}
+
+	/* Shared memory: one page touched before the fork, one not (the
+	 * child's write must still reach the parent); private stays so. */
+	{
+		volatile char *sh = mmap(NULL, 8192, PROT_READ | PROT_WRITE,
+		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		volatile char *pv = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		CHECK(sh != MAP_FAILED && pv != MAP_FAILED);
+		sh[0] = 'p';
+		pv[0] = 'p';
+		pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			sh[0] = 'c';
+			sh[4096] = 'c';
+			pv[0] = 'c';
+			_exit(sh[0] == 'c' ? 0 : 1);
+		}
+		CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+		CHECK(sh[0] == 'c' && sh[4096] == 'c' && pv[0] == 'p');
+		sh[1] = 'x';
+		CHECK(munmap((void *)sh, 8192) == 0 && munmap((void *)pv, 4096) == 0);
+		printf("MAP_SHARED seen across fork, MAP_PRIVATE not\n");
 	}
 
 	CHECK(waitpid(-1, &st, 0) == -1 && errno == ECHILD);

@@ -145,8 +145,9 @@ if [ "$status" = "exit 0" ] && has "forkexec ok" &&
     has "execve with a second thread: child exited 5" &&
     has "writer to a broken pipe: killed by SIGPIPE" &&
     has "waitid: child exited 9, then reaped" && has "one CPU; prctl name renamed" &&
-    has "exec closed the O_CLOEXEC descriptor only"; then
-	ok "fork, fork+execve, vfork+execve, pipe, posix_spawn, threaded execve, close-on-exec, SIGPIPE, wait4, waitid"
+    has "exec closed the O_CLOEXEC descriptor only" &&
+    has "MAP_SHARED seen across fork, MAP_PRIVATE not"; then
+	ok "fork, fork+execve, vfork+execve, pipe, posix_spawn, threaded execve, close-on-exec, SIGPIPE, wait4, waitid, MAP_SHARED"
 else
 	notok "forkexec: status '$status'" "$(show)"
 fi

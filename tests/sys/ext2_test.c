@@ -1447,13 +1447,15 @@ test_runs(void)
 
 #define FM_N 64
 
-struct fm_buf {
+/* A fiemap with room for FM_N extents in its flexible array (a union, as
+ * a struct with the array not last is a GNU extension clang warns of). */
+union fm_buf {
 	struct fiemap fm;
-	struct fiemap_extent ext[FM_N];
+	char room[sizeof(struct fiemap) + FM_N * sizeof(struct fiemap_extent)];
 };
 
 static int
-fm_get(int fd, struct fm_buf *b, uint64_t start, uint64_t len, uint32_t n,
+fm_get(int fd, union fm_buf *b, uint64_t start, uint64_t len, uint32_t n,
     uint32_t flags)
 {
 	memset(b, 0, sizeof(*b));
@@ -1474,7 +1476,7 @@ static int
 fm_check(const char *name, int imgfd, unsigned bsize, FILE *lst)
 {
 	char path[300], *a = malloc(bsize), *b = malloc(bsize);
-	struct fm_buf fb;
+	union fm_buf fb;
 	struct fiemap_extent *e;
 	struct stat st;
 	uint64_t end = 0, blk, nblk;
@@ -1490,7 +1492,7 @@ fm_check(const char *name, int imgfd, unsigned bsize, FILE *lst)
 		goto out;
 	}
 	for (i = 0; i < fb.fm.fm_mapped_extents && good; i++) {
-		e = &fb.ext[i];
+		e = &fb.fm.fm_extents[i];
 		if (e->fe_logical < end || e->fe_logical % bsize ||
 		    e->fe_physical % bsize || e->fe_length % bsize ||
 		    e->fe_length == 0 || e->fe_logical >= (uint64_t)st.st_size ||
@@ -1544,7 +1546,7 @@ test_fiemap(void)
 {
 	static const char *names[] = { "dense", "sparse", "small", "empty" };
 	char img[512], lst[512], want[512], tmp[64], *buf;
-	struct fm_buf fb, fb2;
+	union fm_buf fb, fb2;
 	unsigned i;
 	int fd, imgfd, good;
 	FILE *f;
@@ -1573,7 +1575,7 @@ test_fiemap(void)
 	imgfd = open(img, O_RDONLY);
 	ok(fm_get(fd, &fb, 0, FIEMAP_MAX_OFFSET, FM_N, FIEMAP_FLAG_SYNC) == 0 &&
 	    fb.fm.fm_mapped_extents == 4 && imgfd >= 0 &&
-	    pread(imgfd, tmp, 8, (off_t)fb.ext[3].fe_physical) == 8 &&
+	    pread(imgfd, tmp, 8, (off_t)fb.fm.fm_extents[3].fe_physical) == 8 &&
 	    memcmp(tmp, buf, 8) == 0,
 	    "fiemap: FLAG_SYNC on a writable mount puts the data in the image");
 	pith_sys_close(fd);
@@ -1616,12 +1618,12 @@ test_fiemap(void)
 	    fb.fm.fm_mapped_extents == 4 &&
 	    fm_get(fd, &fb2, 0, FIEMAP_MAX_OFFSET, 1, 0) == 0 &&
 	    fb2.fm.fm_mapped_extents == 1 &&
-	    !(fb2.ext[0].fe_flags & FIEMAP_EXTENT_LAST),
+	    !(fb2.fm.fm_extents[0].fe_flags & FIEMAP_EXTENT_LAST),
 	    "fiemap: count only; a full array stops without LAST");
 	ok(fm_get(fd, &fb, 301 * 1024 + 5, 1, FM_N, 0) == 0 &&
 	    fb.fm.fm_mapped_extents == 1 &&
-	    fb.ext[0].fe_logical == 301 * 1024 &&
-	    !(fb.ext[0].fe_flags & FIEMAP_EXTENT_LAST) &&
+	    fb.fm.fm_extents[0].fe_logical == 301 * 1024 &&
+	    !(fb.fm.fm_extents[0].fe_flags & FIEMAP_EXTENT_LAST) &&
 	    fm_get(fd, &fb, 71 << 20, FIEMAP_MAX_OFFSET, FM_N, 0) == 0 &&
 	    fb.fm.fm_mapped_extents == 0,
 	    "fiemap: a range starts at its block; none in the trailing hole");

@@ -15,6 +15,7 @@
 #include <sys/statvfs.h>
 #include <pith/pith.h>
 #include "../lib/tap.h"
+#include "../lib/host.h"
 
 static void
 fails(int r, int err, const char *what)
@@ -155,14 +156,18 @@ test_nested(void)
 int
 main(void)
 {
+#if PITH_HOSTED
 	size_t before;
+#endif
 
 	if (pith_init(NULL) != 0)
 		bail_out("pith_init: %s", strerror(errno));
 	test_basic();
 	test_rdonly();
 	test_nested();
+#if PITH_HOSTED
 	before = pith_mem_inuse();
+#endif
 	pith_sys_mkdir("/tmp/leak", 0755);
 	for (int i = 0; i < 50; i++) {
 		pith_sys_mount("none", "/tmp/leak", "tmpfs", 0, NULL);
@@ -172,10 +177,14 @@ main(void)
 		pith_sys_umount2("/tmp/leak", 0);
 	}
 	pith_sys_rmdir("/tmp/leak");
+#if PITH_HOSTED
 	ok(pith_mem_inuse() <= before + 65536,
 	    "50 mount/umount cycles do not leak (%zu -> %zu)", before,
 	    pith_mem_inuse());
+#else
+	skip(1, "50 mount/umount cycles do not leak: %s", HOST_WHY_MEM);
+#endif
 	pith_fini();
-	is_int((long long)pith_mem_inuse(), 0, "everything freed at pith_fini");
+	host_mem_none("everything freed at pith_fini");
 	return done_testing();
 }
