@@ -7,6 +7,11 @@
  *
  * Each follows libc's behaviour on Linux, so that a program can switch
  * between X() and pith_sys_X() without changing its error handling.
+ *
+ * The pith_sys_* half is also compiled with -DPITH_SYSABI into the
+ * foundation's tests built with musl for the VM (tests/metal/sysabi/),
+ * where pith_syscall6 is the `syscall` instruction: there is no kernel
+ * life cycle to wrap, and the tests see the same libc behaviour.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,10 +24,12 @@
 
 #include <pith/pith.h>
 
+#ifndef PITH_SYSABI
 long pith_kinit(const struct pith_config *cfg);
 long pith_kproc_create(unsigned flags);
 long pith_kproc_switch(pid_t pid);
 long pith_kproc_release(pid_t pid);
+#endif
 
 /* libc's convention: -errno becomes -1 with errno set. */
 static long
@@ -41,6 +48,7 @@ sys6(long nr, long a1, long a2, long a3, long a4, long a5, long a6)
 	return wrap_ret(pith_syscall6(nr, a1, a2, a3, a4, a5, a6));
 }
 
+#ifndef PITH_SYSABI
 int
 pith_init(const struct pith_config *cfg)
 {
@@ -64,6 +72,7 @@ pith_proc_release(pid_t pid)
 {
 	return (int)wrap_ret(pith_kproc_release(pid));
 }
+#endif
 
 /* open(2)'s mode is read only when it matters, as libc does. */
 static int

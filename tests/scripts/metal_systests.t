@@ -36,9 +36,12 @@ trap 'rm -rf "$tmp"' EXIT
 if make -s BUILD="$BUILD" metal "$BUILD/include/pith/pith_sys.h" \
     $(for t in $ORACLE; do echo "$BUILD/tests/sys/${t}_test.t"; done) >"$tmp/log" 2>&1 &&
     { cat tests/metal/sysabi/sysabi.c &&
-    awk -f tests/metal/sysabi/gensysabi.awk "$BUILD/include/pith/pith_sys.h"; } >"$tmp/sysabi.c" &&
+    awk -v wrap=lib/pith/wrap.c -f tests/metal/sysabi/gensysabi.awk \
+	"$BUILD/include/pith/pith_sys.h"; } >"$tmp/sysabi.c" &&
     musl-gcc -static -O2 -Wall -Werror -Itests/metal/sysabi -I"$BUILD/include" \
-	-c "$tmp/sysabi.c" -o "$tmp/sysabi.o" >>"$tmp/log" 2>&1; then
+	-c "$tmp/sysabi.c" -o "$tmp/sysabi.o" >>"$tmp/log" 2>&1 &&
+    musl-gcc -static -O2 -Wall -Werror -DPITH_SYSABI -Itests/metal/sysabi \
+	-I"$BUILD/include" -c lib/pith/wrap.c -o "$tmp/wrap.o" >>"$tmp/log" 2>&1; then
 	ok "pith-kernel.elf, and pith_sys_* as system calls for musl"
 else
 	notok "building the kernel or the system-call wrappers" "$(tail -10 "$tmp/log")"
@@ -73,7 +76,7 @@ for t in $TESTS; do
 		fi ;;
 	esac
 	if ! musl-gcc -static -O2 -D_GNU_SOURCE -DPITH_METAL $oflag -Itests/metal/sysabi -I"$BUILD/include" -Itests \
-	    -o "$tmp/$t" "tests/sys/${t}_test.c" tests/lib/tap.c "$tmp/sysabi.o" -lpthread \
+	    -o "$tmp/$t" "tests/sys/${t}_test.c" tests/lib/tap.c "$tmp/sysabi.o" "$tmp/wrap.o" -lpthread \
 	    >"$tmp/cc.log" 2>&1; then
 		notok "tests/sys/${t}_test.c builds with musl-gcc -static" "$(tail -5 "$tmp/cc.log")"
 		continue
