@@ -707,35 +707,29 @@ shim_exec_script(const char *file, char *const argv[], char *const envp[])
 	execve(nargv[0], nargv, envp);
 }
 
-SHIM_EXPORT int
-execvpe(const char *file, char *const argv[], char *const envp[])
+/*
+ * execvp's search of PATH (the caller's environment, not envp's; an empty
+ * element is the working directory).  Returns only on failure, with the
+ * errno to report.  With scripts, a file the kernel will not run
+ * (ENOEXEC) is run by /bin/sh, as execvp does; posix_spawnp passes 0
+ * (glibc dropped that fallback there in 2.15).
+ */
+int
+shim_exec_search(const char *file, char *const argv[], char *const envp[],
+    int scripts)
 {
 	char buf[PATH_MAX];
 	const char *path, *p, *end;
-	size_t dlen, flen;
+	size_t dlen, flen = strlen(file);
 	int eacces = 0;
 
-	if (shim_null(file) || *file == '\0') {
-		errno = ENOENT;
-		return -1;
-	}
-	if (strchr(file, '/') != NULL) {
-		execve(file, argv, envp);
-		if (errno == ENOEXEC)
-			shim_exec_script(file, argv, envp);
-		return -1;
-	}
 	path = getenv("PATH");
 	if (path == NULL)
 		path = "/bin:/usr/bin";
-	flen = strlen(file);
 	for (p = path; ; p = end + 1) {
-		end = strchr(p, ':');
-		if (end == NULL)
-			end = p + strlen(p);
+		end = strchrnul(p, ':');
 		dlen = (size_t)(end - p);
 		if (dlen + flen + 2 <= sizeof(buf)) {
-			/* An empty element is the working directory. */
 			memcpy(buf, p, dlen);
 			if (dlen == 0)
 				buf[dlen++] = '.';
@@ -753,16 +747,33 @@ execvpe(const char *file, char *const argv[], char *const envp[])
 			case ETIMEDOUT:
 				break;
 			case ENOEXEC:
-				shim_exec_script(buf, argv, envp);
-				return -1;
+				if (scripts)
+					shim_exec_script(buf, argv, envp);
+				return errno;
 			default:
-				return -1;
+				return errno;
 			}
 		}
 		if (*end == '\0')
 			break;
 	}
-	errno = eacces ? EACCES : ENOENT;
+	return eacces ? EACCES : ENOENT;
+}
+
+SHIM_EXPORT int
+execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	if (shim_null(file) || *file == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	if (strchr(file, '/') != NULL) {
+		execve(file, argv, envp);
+		if (errno == ENOEXEC)
+			shim_exec_script(file, argv, envp);
+		return -1;
+	}
+	errno = shim_exec_search(file, argv, envp, 1);
 	return -1;
 }
 

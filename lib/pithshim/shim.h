@@ -49,6 +49,9 @@ int shim_vforked(void);
 int shim_maxfd_now(void);
 void shim_setcwd(int server);
 void shim_cloned(const char *tok);
+/* exec.c: execvp's PATH search, returning the errno that ended it. */
+int shim_exec_search(const char *file, char *const argv[],
+    char *const envp[], int scripts);
 
 extern int shim_cwd_server;
 extern char shim_cwd[PATH_MAX];

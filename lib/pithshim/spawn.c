@@ -397,45 +397,6 @@ spawn_attrs(const posix_spawnattr_t *attr, short flags)
 	return 0;
 }
 
-/*
- * posix_spawnp's search: PATH (the caller's, not envp's), no /bin/sh
- * fallback for a file that is not an executable (glibc dropped it in
- * 2.15).  Returns the errno to report.
- */
-static int
-spawn_execp(const struct spawn_req *q)
-{
-	char buf[PATH_MAX];
-	const char *path, *p, *end, *file = q->sq_file;
-	size_t dlen, flen = strlen(file);
-	int eacces = 0;
-
-	path = getenv("PATH");
-	if (path == NULL)
-		path = "/bin:/usr/bin";
-	for (p = path; ; p = end + 1) {
-		end = strchrnul(p, ':');
-		dlen = (size_t)(end - p);
-		if (dlen + flen + 2 <= sizeof(buf)) {
-			memcpy(buf, p, dlen);
-			if (dlen == 0)
-				buf[dlen++] = '.';
-			buf[dlen] = '/';
-			memcpy(buf + dlen + 1, file, flen + 1);
-			execve(buf, q->sq_argv, q->sq_envp);
-			if (errno == EACCES)
-				eacces = 1;
-			else if (errno != ENOENT && errno != ENOTDIR &&
-			    errno != ESTALE && errno != ENODEV &&
-			    errno != ETIMEDOUT)
-				return errno;
-		}
-		if (*end == '\0')
-			break;
-	}
-	return eacces ? EACCES : ENOENT;
-}
-
 /* In the child: returns only with the errno that stops it. */
 static int
 spawn_child(struct spawn_req *q)
@@ -456,7 +417,7 @@ spawn_child(struct spawn_req *q)
 		posix_spawnattr_getsigmask(q->sq_attr, &mask);
 	sigprocmask(SIG_SETMASK, &mask, NULL);
 	if (q->sq_search && strchr(q->sq_file, '/') == NULL)
-		return spawn_execp(q);
+		return shim_exec_search(q->sq_file, q->sq_argv, q->sq_envp, 0);
 	execve(q->sq_file, q->sq_argv, q->sq_envp);
 	return errno;
 }
