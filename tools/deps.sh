@@ -6,6 +6,8 @@ PKGS="build-essential clang lld llvm binutils perl pkg-config valgrind e2fsprogs
 # musl and busybox-static: static programs for pithd (issue 6) and bare
 # metal (issue 5); cpio, GRUB and xorriso: pith run --dir and bake --iso
 PKGS="$PKGS musl-tools busybox-static cpio grub-pc-bin grub-common xorriso mtools"
+# unmodified programs the pith exec oracle tests run (shim.t, shim_spawn.t)
+PKGS="$PKGS sqlite3 python3"
 SUDO=
 [ "$(id -u)" -eq 0 ] || SUDO=sudo
 missing=
