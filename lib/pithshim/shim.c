@@ -687,15 +687,17 @@ dup3(int fd, int nfd, int flags)
 		return REAL(dup3)(fd, nfd, flags);
 	if (shim_hidden(nfd))
 		return (int)shim_err(EBUSY);
+	if (sfd < 0 && osfd < 0)
+		return REAL(dup3)(fd, nfd, flags);
+	if (nfd < 3)
+		shim_std_follow(nfd, 0);
 	if (sfd < 0) {
-		/* Host onto host, or onto a server descriptor's number. */
+		/* Host onto a server descriptor's number. */
 		if (REAL(dup3)(fd, nfd, flags) < 0)
 			return -1;
-		if (osfd >= 0) {
-			shim_forget(nfd);
-			SCALL(SYS_close, osfd, 0, 0, 0, 0, 0);
-		}
-		return nfd;
+		shim_forget(nfd);
+		SCALL(SYS_close, osfd, 0, 0, 0, 0, 0);
+		goto out;
 	}
 	nsfd = SCALL(SYS_fcntl, sfd,
 	    (flags & O_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0, 0, 0, 0);
@@ -712,6 +714,9 @@ dup3(int fd, int nfd, int flags)
 	if (nfd >= shim_maxfd)
 		shim_maxfd = nfd + 1;
 	pthread_mutex_unlock(&shim_lock);
+out:
+	if (nfd < 3)
+		shim_std_follow(nfd, 1);
 	return nfd;
 }
 

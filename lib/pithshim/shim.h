@@ -49,6 +49,8 @@ int shim_vforked(void);
 int shim_maxfd_now(void);
 void shim_setcwd(int server);
 void shim_cloned(const char *tok);
+/* stdio.c: stdin, stdout, stderr follow a dup onto 0-2 (before, after). */
+void shim_std_follow(int fd, int done);
 /* exec.c: execvp's PATH search, returning the errno that ended it. */
 int shim_exec_search(const char *file, char *const argv[],
     char *const envp[], int scripts);

@@ -300,6 +300,58 @@ shim_fcookie(int fd, const char *mode)
 	return f;
 }
 
+/*
+ * The standard streams follow descriptors 0-2.  A shell runs a builtin
+ * with its output redirected by dup2-ing the file onto 1 and back after;
+ * glibc's stdout writes descriptor 1 with internal calls the shim never
+ * sees, which would reach the host placeholder.  So while 0, 1 or 2 is
+ * a server descriptor, its stream is a cookie stream on that number (not
+ * owning it: closing it leaves the descriptor alone), and glibc's own
+ * stream comes back when a host descriptor returns there.  Called by
+ * dup3 around a dup onto 0-2 that involves a server descriptor: before
+ * (done 0), to flush what was written to the old file; after (done 1),
+ * to swap.  Single-threaded use of the standard streams is assumed, as
+ * shells do; who frees: the cookie stream is closed on the swap back.
+ */
+static FILE *shim_std_orig[3];	/* glibc's stream while 0-2 is a server's */
+
+static FILE **
+shim_std_stream(int fd)
+{
+	return fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
+}
+
+void
+shim_std_follow(int fd, int done)
+{
+	cookie_io_functions_t io = { shim_cread, shim_cwrite, NULL, NULL };
+	FILE **sp = shim_std_stream(fd), *f;
+	int server = shim_sfd(fd) >= 0;
+
+	if (!done) {
+		if (fd > 0)
+			fflush(*sp);
+		return;
+	}
+	if (server == (shim_std_orig[fd] != NULL))
+		return;			/* already the right kind */
+	if (server) {
+		f = fopencookie((void *)(intptr_t)fd, fd == 0 ? "r" : "w", io);
+		if (f == NULL)
+			return;
+		f->_fileno = fd;
+		if (fd == 2)
+			setvbuf(f, NULL, _IONBF, 0);
+		shim_std_orig[fd] = *sp;
+		*sp = f;
+	} else {
+		f = *sp;
+		*sp = shim_std_orig[fd];
+		shim_std_orig[fd] = NULL;
+		fclose(f);
+	}
+}
+
 SHIM_EXPORT FILE *
 fopen64(const char *path, const char *mode)
 {

@@ -105,6 +105,8 @@ suite() {
 	same "truncate" 'truncate -s 5 $R/a/n1 && wc -c $R/a/n1 | cut -d" " -f1'
 	same "shell redirections on a builtin" \
 		'exec 3>$R/fd3; echo three >&3; exec 3>&-; cat $R/fd3; echo more >> $R/fd3; cat $R/fd3'
+	same "bash builtins redirected into the prefix (stdio follows dup2)" \
+		'bash -c "echo hi > $R/b1; echo two >> $R/b1; exec 3>$R/b2; echo three >&3; exec 3>&-; { echo a; echo b; } > $R/b3; read l < $R/b1; echo read \$l; echo out" && cat $R/b1 $R/b2 $R/b3'
 	same "a subshell (fork) has its own connection" \
 		'(echo sub > $R/sub; cat $R/sub); cat $R/sub; (cd $R/a && echo *)'
 	same "shell loop over a glob" 'for f in $R/a/src/d1/*; do echo "$f"; done'
