@@ -306,7 +306,8 @@ shim_fcookie(int fd, const char *mode)
  * glibc's stdout writes descriptor 1 with internal calls the shim never
  * sees, which would reach the host placeholder.  So while 0, 1 or 2 is
  * a server descriptor, its stream is a cookie stream on that number (not
- * owning it: closing it leaves the descriptor alone), and glibc's own
+ * owning it: closing it leaves the descriptor alone; its mode is the
+ * descriptor's access mode), and glibc's own
  * stream comes back when a host descriptor returns there.  Called by
  * dup3 around a dup onto 0-2 that involves a server descriptor: before
  * (done 0), to flush what was written to the old file; after (done 1),
@@ -321,12 +322,26 @@ shim_std_stream(int fd)
 	return fd == 0 ? &stdin : fd == 1 ? &stdout : &stderr;
 }
 
+/* glibc's stream back at fd (0-2), if a following one stands in for it. */
+static void
+shim_std_restore(int fd)
+{
+	FILE **sp = shim_std_stream(fd), *f = *sp;
+
+	if (shim_std_orig[fd] == NULL)
+		return;
+	*sp = shim_std_orig[fd];
+	shim_std_orig[fd] = NULL;
+	fclose(f);
+}
+
 void
 shim_std_follow(int fd, int done)
 {
-	cookie_io_functions_t io = { shim_cread, shim_cwrite, NULL, NULL };
+	cookie_io_functions_t io = { shim_cread, shim_cwrite, shim_cseek, NULL };
+	static const char *const modes[] = { "r", "w", "r+", "r+" };
 	FILE **sp = shim_std_stream(fd), *f;
-	int server = shim_sfd(fd) >= 0;
+	int server = shim_sfd(fd) >= 0, fl;
 
 	if (!done) {
 		if (fd > 0)
@@ -336,7 +351,9 @@ shim_std_follow(int fd, int done)
 	if (server == (shim_std_orig[fd] != NULL))
 		return;			/* already the right kind */
 	if (server) {
-		f = fopencookie((void *)(intptr_t)fd, fd == 0 ? "r" : "w", io);
+		if ((fl = fcntl(fd, F_GETFL)) < 0)
+			return;
+		f = fopencookie((void *)(intptr_t)fd, modes[fl & O_ACCMODE], io);
 		if (f == NULL)
 			return;
 		f->_fileno = fd;
@@ -344,12 +361,8 @@ shim_std_follow(int fd, int done)
 			setvbuf(f, NULL, _IONBF, 0);
 		shim_std_orig[fd] = *sp;
 		*sp = f;
-	} else {
-		f = *sp;
-		*sp = shim_std_orig[fd];
-		shim_std_orig[fd] = NULL;
-		fclose(f);
-	}
+	} else
+		shim_std_restore(fd);
 }
 
 SHIM_EXPORT FILE *
@@ -395,14 +408,14 @@ fdopen(int fd, const char *mode)
 /*
  * freopen onto a server file.  glibc reopens with internal calls, and a
  * glibc FILE does its I/O with internal calls too, so the result must be
- * a cookie stream (shim_fcookie).  The server file takes the old
- * stream's descriptor number, as freopen's reuse of it would (children
- * then find stdout at 1), the old FILE is released without closing that
- * number, and stdin, stdout and stderr are pointed at the new stream.
- * The caller gets a new FILE *, not the one it passed: a pointer to the
- * old stream that the program kept elsewhere is dangling, except for
- * the three standard streams, whose storage glibc never frees (writes
- * through such a kept pointer go to the host placeholder).
+ * a cookie stream.  The server file takes the old stream's descriptor
+ * number, as freopen's reuse of it would (children then find stdout at
+ * 1), the old FILE is released without closing that number, and stdin,
+ * stdout and stderr are pointed at the new stream.  The caller gets a
+ * new FILE *, not the one it passed: a pointer to the old stream that
+ * the program kept elsewhere is dangling, except for the three standard
+ * streams, whose storage glibc never frees (writes through such a kept
+ * pointer go to the host placeholder).
  */
 SHIM_EXPORT FILE *
 freopen64(const char *path, const char *mode, FILE *stream)
@@ -440,6 +453,14 @@ freopen64(const char *path, const char *mode, FILE *stream)
 		}
 	}
 	error = errno;
+	/* freopen's stream owns its descriptor (fclose closes it), so a
+	 * following stream at num, which does not, gives way: glibc's is
+	 * the one released below and replaced. */
+	if (num >= 0 && num < 3 && shim_std_orig[num] != NULL &&
+	    (stream == *shim_std_stream(num) || stream == shim_std_orig[num])) {
+		shim_std_restore(num);
+		stream = *shim_std_stream(num);
+	}
 	if (fd >= 0 && num >= 0)
 		stream->_fileno = -1;	/* fclose must not close it now */
 	fclose(stream);
@@ -454,12 +475,9 @@ freopen64(const char *path, const char *mode, FILE *stream)
 		errno = error;
 		return NULL;
 	}
-	if (stream == stdin)
-		stdin = f;
-	else if (stream == stdout)
-		stdout = f;
-	else if (stream == stderr)
-		stderr = f;
+	for (num = 0; num < 3; num++)
+		if (stream == *shim_std_stream(num))
+			*shim_std_stream(num) = f;
 	return f;
 }
 

@@ -374,16 +374,56 @@ case_clone(void)
 	munmap(stack, ssize);
 }
 
+/* A server file dup2-ed onto 1; its descriptor is consumed. */
+static void
+dup_onto_stdout(const char *name)
+{
+	int fd = open(at(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+	if (fd < 0 || dup2(fd, 1) != 1)
+		FAIL("%s onto 1: %s", at(name), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 /*
- * freopen of stdout and stdin onto server files: stdio writes and reads
- * them, and a child finds the file at 1 with the offset shared.
+ * stdout follows a server file dup2-ed onto 1 (as a shell redirects a
+ * builtin) and comes back with the host descriptor; freopen of stdout
+ * while it follows one; freopen of stdin.  stdio writes and reads them,
+ * and a child finds the file at 1 with the offset shared.
  */
 static void
 case_freopen(void)
 {
 	char buf[64];
 	FILE *f;
+	int save = dup(1);
+	pid_t pid;
 
+	/* After freopen of stdout, a host descriptor dup2-ed onto 1 stays
+	 * open and stdout still writes (in a child, to keep this process's
+	 * stdout). */
+	if ((pid = fork()) == 0) {
+		int null = open("/dev/null", O_WRONLY);
+
+		if (freopen(at("f3"), "w", stdout) == NULL)
+			_exit(2);
+		printf("f3\n");
+		fflush(stdout);
+		_exit(dup2(null, 1) == 1 && fcntl(1, F_GETFD) >= 0 &&
+		    printf("to-null\n") > 0 && fflush(stdout) == 0 ? 0 : 1);
+	}
+	reap(pid, 0, "host descriptor onto a freopen-ed stdout");
+	expect("f3", "f3\n");
+	dup_onto_stdout("d1");
+	printf("followed\n");
+	fflush(stdout);
+	if (dup2(save, 1) != 1 || fflush(stdout) != 0 || fileno(stdout) != 1)
+		FAIL("stdout did not come back with the host descriptor");
+	close(save);
+	expect("d1", "followed\n");
+	dup_onto_stdout("d2");
+	printf("before-freopen\n");
 	if (freopen(at("fo"), "w", stdout) == NULL) {
 		FAIL("freopen stdout: %s", strerror(errno));
 		return;
@@ -394,6 +434,7 @@ case_freopen(void)
 		FAIL("system after freopen failed");
 	printf("after\n");
 	fclose(stdout);
+	expect("d2", "before-freopen\n");
 	expect("fo", "via-freopen\nchild\nafter\n");
 	if ((f = freopen(at("in"), "r", stdin)) == NULL) {
 		FAIL("freopen stdin: %s", strerror(errno));
