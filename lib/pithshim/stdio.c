@@ -17,6 +17,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -282,13 +283,13 @@ shim_fmode(const char *mode, int *flags)
 	return 0;
 }
 
+/* A stream on the shim's descriptor fd; own: fclose closes fd. */
 static FILE *
-shim_fcookie(int fd, const char *mode)
+shim_fcookie(int fd, const char *mode, bool own)
 {
 	cookie_io_functions_t io = {
-		shim_cread, shim_cwrite, shim_cseek, shim_cclose
+		shim_cread, shim_cwrite, shim_cseek, own ? shim_cclose : NULL
 	};
-
 	FILE *f;
 
 	f = fopencookie((void *)(intptr_t)fd, mode, io);
@@ -297,6 +298,22 @@ shim_fcookie(int fd, const char *mode)
 	 * the I/O, so glibc never uses the number itself. */
 	if (f != NULL)
 		f->_fileno = fd;
+	return f;
+}
+
+/* A stream that owns fd (the file fopen opened): fd is closed if the
+ * stream cannot be made. */
+static FILE *
+shim_fcookie_own(int fd, const char *mode)
+{
+	FILE *f = shim_fcookie(fd, mode, true);
+	int error;
+
+	if (f == NULL) {
+		error = errno;
+		close(fd);
+		errno = error;
+	}
 	return f;
 }
 
@@ -338,7 +355,6 @@ shim_std_restore(int fd)
 void
 shim_std_follow(int fd, int done)
 {
-	cookie_io_functions_t io = { shim_cread, shim_cwrite, shim_cseek, NULL };
 	static const char *const modes[] = { "r", "w", "r+", "r+" };
 	FILE **sp = shim_std_stream(fd), *f;
 	int server = shim_sfd(fd) >= 0, fl;
@@ -353,10 +369,8 @@ shim_std_follow(int fd, int done)
 	if (server) {
 		if ((fl = fcntl(fd, F_GETFL)) < 0)
 			return;
-		f = fopencookie((void *)(intptr_t)fd, modes[fl & O_ACCMODE], io);
-		if (f == NULL)
+		if ((f = shim_fcookie(fd, modes[fl & O_ACCMODE], false)) == NULL)
 			return;
-		f->_fileno = fd;
 		if (fd == 2)
 			setvbuf(f, NULL, _IONBF, 0);
 		shim_std_orig[fd] = *sp;
@@ -369,7 +383,6 @@ SHIM_EXPORT FILE *
 fopen64(const char *path, const char *mode)
 {
 	struct shim_route r;
-	FILE *f;
 	int fd, flags, error;
 
 	if (!shim_route(AT_FDCWD, path, &r))
@@ -382,13 +395,7 @@ fopen64(const char *path, const char *mode)
 	fd = open(path, flags, 0666);
 	if (fd < 0)
 		return NULL;
-	f = shim_fcookie(fd, mode);
-	if (f == NULL) {
-		error = errno;
-		close(fd);
-		errno = error;
-	}
-	return f;
+	return shim_fcookie_own(fd, mode);
 }
 
 SHIM_EXPORT FILE *
@@ -402,7 +409,7 @@ fdopen(int fd, const char *mode)
 {
 	if (shim_sfd(fd) < 0)
 		return REAL(fdopen)(fd, mode);
-	return shim_fcookie(fd, mode);
+	return shim_fcookie(fd, mode, true);
 }
 
 /*
@@ -468,13 +475,8 @@ freopen64(const char *path, const char *mode, FILE *stream)
 		errno = error;
 		return NULL;
 	}
-	f = shim_fcookie(fd, mode);
-	if (f == NULL) {
-		error = errno;
-		close(fd);
-		errno = error;
+	if ((f = shim_fcookie_own(fd, mode)) == NULL)
 		return NULL;
-	}
 	for (num = 0; num < 3; num++)
 		if (stream == *shim_std_stream(num))
 			*shim_std_stream(num) = f;
