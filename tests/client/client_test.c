@@ -36,17 +36,7 @@
 
 #include <pith/client.h>
 #include "pithclient/proto.h"
-
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	fflush(stdout);
-	if (!cond)
-		failed = 1;
-}
+#include "../lib/check.h"
 
 static int
 has_entry(const char *dir, const char *name)
@@ -231,7 +221,7 @@ mode_fork(const char *dir)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		failed = 0;
+		check_failed = 0;
 		check(pith_client_pid() > 0 && pith_client_pid() != me,
 		    "child: a kernel process of its own");
 		check(pith_sys_getppid() == me, "child: its parent is ours");
@@ -241,7 +231,7 @@ mode_fork(const char *dir)
 		    strcmp(cwd, dir) == 0, "child: the parent's cwd");
 		check(pith_sys_umask(0) == 027, "child: the parent's umask");
 		check(pith_sys_getuid() == getuid(), "child: the parent's uid");
-		_exit(failed);
+		_exit(check_failed);
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "child passed");
@@ -490,11 +480,11 @@ main(int argc, char **argv)
 	}
 	if (strcmp(mode, "badversion") == 0) {
 		mode_badversion(sock);
-		return failed;
+		return check_failed;
 	}
 	if (strcmp(mode, "hostile") == 0) {
 		mode_hostile(sock);
-		return failed;
+		return check_failed;
 	}
 	if (pith_client_connect(sock) < 0) {
 		printf("not ok - connect %s: %s\n", sock, strerror(errno));
@@ -527,5 +517,5 @@ main(int argc, char **argv)
 		return 2;
 	}
 	check(pith_client_disconnect() == 0, "disconnect");
-	return failed;
+	return check_failed;
 }

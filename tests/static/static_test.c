@@ -18,17 +18,10 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-static int failed;
+#include "../lib/check.h"
+
 static volatile sig_atomic_t got;
 
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	fflush(stdout);
-	if (!cond)
-		failed = 1;
-}
 
 static void
 on_usr1(int sig)
@@ -69,10 +62,10 @@ main(int argc, char **argv)
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
-		failed = 0;
+		check_failed = 0;
 		check(write(fd, "c", 1) == 1,
 		    "child: writes to the parent's descriptor");
-		_exit(failed);
+		_exit(check_failed);
 	}
 	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0, "fork: child ok");
@@ -96,5 +89,5 @@ main(int argc, char **argv)
 	check(access("static.txt", R_OK) == 0, "a relative path there");
 	check(unlink("static.txt") == 0 && access("static.txt", F_OK) < 0,
 	    "unlink");
-	return failed;
+	return check_failed;
 }

@@ -25,6 +25,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "../lib/check.h"
+
 #define NTHREADS 8
 #define NCOUNT 2000
 
@@ -33,16 +35,6 @@ static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
 static long counter;
 static __thread int my_id = -1;		/* each thread's own thread pointer */
 static __thread volatile sig_atomic_t my_sig;
-static int failed;
-
-static void
-check(int cond, const char *what)
-{
-	printf("%s - %s\n", cond ? "ok" : "not ok", what);
-	fflush(stdout);
-	if (!cond)
-		failed = 1;
-}
 
 /* One thread's file work in the server: its own file, written, checked
  * by stat, read back, renamed; 0 if all of it held. */
@@ -303,5 +295,5 @@ main(int argc, char **argv)
 	test_detached();
 	test_fork();
 	test_spawn();
-	return failed;
+	return check_failed;
 }
